@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema migrations, connections, loading and publishing."""
