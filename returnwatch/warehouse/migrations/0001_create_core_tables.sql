@@ -136,3 +136,13 @@ CREATE TABLE quarantine (
     raw_row         JSON,
     quarantined_at  TIMESTAMP NOT NULL
 );
+
+-- One row per shop-day whose inputs a load changed and whose rates must be recomputed
+-- (a paid_at day, a requested_at day, or the request day of a refund whose region an
+-- order-line load just resolved). Detection consumes these rows.
+CREATE TABLE dirty_days (
+    shop_id         VARCHAR NOT NULL,
+    day             DATE NOT NULL,
+    load_batch_id   BIGINT,
+    marked_at       TIMESTAMP NOT NULL
+);
