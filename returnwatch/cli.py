@@ -1,0 +1,160 @@
+"""The `returnwatch` command.
+
+Each command imports what it needs inside its body: `returnwatch import` must not pay
+for Prefect or great-expectations, which take seconds to import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="returnwatch: watch a shop's returns every night and alert the team in chat.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_REFUSED = 2
+BIG_FILE_BYTES = 20 * 1024 * 1024
+
+
+def _settings():
+    from returnwatch.settings import load_settings
+
+    return load_settings()
+
+
+@contextmanager
+def _query_progress(con, path: Path, enabled: bool):
+    """A progress bar fed by DuckDB's own query progress, for files worth waiting on."""
+    if not enabled:
+        yield lambda _stage: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stop = threading.Event()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{path.name}: opening", total=100)
+
+        def poll() -> None:
+            while not stop.wait(0.2):
+                pct = con.query_progress()
+                if pct is not None and pct >= 0:
+                    bar.update(task, completed=pct)
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            yield lambda stage: bar.update(task, description=f"{path.name}: {stage}", completed=0)
+        finally:
+            stop.set()
+            watcher.join()
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (CSV or XLSX).")],
+    shop: Annotated[
+        str | None, typer.Option(help="Shop id for files without a shop_id column.")
+    ] = None,
+) -> None:
+    """Import 抖店 or canonical export files into the warehouse.
+
+    Each file is recognised by its header row, validated, and loaded in one transaction.
+    Rows breaking a rule go to the `quarantine` table; a file no profile recognises, or
+    missing a required column, is refused whole and changes nothing.
+    Exit code 0 when every file loaded (rows may be quarantined), 2 when any was refused.
+    """
+    from returnwatch.ingest import import_file
+    from returnwatch.sources.files import expand_paths
+    from returnwatch.warehouse.connection import connect
+
+    settings = _settings()
+    con = connect(settings)
+    results = []
+    for path in expand_paths(paths):
+        big = path.is_file() and path.stat().st_size >= BIG_FILE_BYTES and console.is_terminal
+        with _query_progress(con, path, big) as progress:
+            result = import_file(con, settings, path, shop_id=shop, progress=progress)
+        results.append(result)
+        style = {"loaded": "green", "skipped": "dim", "refused": "bold red"}[result.status]
+        console.print(result.line(), style=style, highlight=False, soft_wrap=True)
+    con.close()
+    if not results:
+        err_console.print("no CSV or XLSX files found in the paths given")
+        raise typer.Exit(EXIT_REFUSED)
+    refused = [r for r in results if r.status == "refused"]
+    loaded = [r for r in results if r.status == "loaded"]
+    console.print(
+        f"{len(loaded)} loaded, {len(results) - len(loaded) - len(refused)} already imported, "
+        f"{len(refused)} refused — warehouse: {settings.db}",
+        highlight=False,
+    )
+    if refused:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+validation_app = typer.Typer(help="The validation contract (a Great Expectations suite).")
+app.add_typer(validation_app, name="validation")
+
+
+@validation_app.command("suite")
+def validation_suite(
+    kind: Annotated[str, typer.Argument(help="orders or refunds")] = "orders",
+) -> None:
+    """Print the GX expectation suite a table's rows must meet, as JSON."""
+    import json
+
+    from returnwatch.transforms.gx_suite import build_suite
+
+    console.print_json(json.dumps(build_suite(kind).to_json_dict(), default=str))
+
+
+@validation_app.command("show")
+def validation_show(
+    batch: Annotated[int, typer.Argument(help="load_batch_id from load_batches")],
+) -> None:
+    """Show a load's validation result, read back as a GX validation result."""
+    from returnwatch.transforms.gx_suite import read_validation_result
+    from returnwatch.warehouse.connection import connect
+
+    con = connect(_settings())
+    row = con.execute(
+        "SELECT validation_result FROM load_batches WHERE load_batch_id = ?", [batch]
+    ).fetchone()
+    if row is None:
+        err_console.print(f"no load batch {batch}")
+        raise typer.Exit(1)
+    result = read_validation_result(row[0])
+    console.print(f"suite {result.suite_name}: success={result.success}")
+    for r in result.results:
+        unexpected = r.result.get("unexpected_count", 0)
+        mark = "ok " if r.success else "BAD"
+        console.print(
+            f"  {mark} {r.expectation_config.type} {r.expectation_config.kwargs} unexpected={unexpected}"
+        )
+
+
+def _parse_day(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

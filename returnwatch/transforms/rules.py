@@ -1,0 +1,197 @@
+"""The validation contract, declared once per table.
+
+Each rule is a Great Expectations expectation (type and kwargs) over one column of the
+staged, normalised rows. From this single declaration come both the GX expectation suite
+(`returnwatch.transforms.gx_suite`, the documented contract) and the row-level
+quarantine filter (`Rule.violation_sql`, run in DuckDB where the data is staged), so the
+two cannot disagree; `tests/transforms/test_rules_gx.py` runs real GX on the same rows to
+prove it.
+
+Columns the rules see: id/text/timestamp/enum fields as normalised text, int and money
+fields both as their normalised text (`<name>__text`) and as numbers (`<name>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from returnwatch.transforms.profiles import REFUND_STATUSES, REFUND_TYPES, TableKind
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+# An id Excel has already turned into a float (6.9123E+18): its digits are gone.
+ROUNDED_ID_REGEX = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
+INTEGER_REGEX = r"^[+-]?[0-9]+(\.0+)?$"
+NUMBER_REGEX = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation over one column; `description` is what a quarantined row is told."""
+
+    name: str
+    column: str
+    expectation: str
+    description: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def gx_kwargs(self) -> dict[str, Any]:
+        return {"column": self.column, **self.kwargs}
+
+    def violation_sql(self) -> str:
+        """A DuckDB predicate, true for exactly the rows GX counts as unexpected.
+
+        GX ignores nulls in every expectation but not_be_null, hence `IS NOT NULL` first.
+        """
+        col = _quote(self.column)
+        kind = self.expectation
+        if kind == "expect_column_values_to_not_be_null":
+            return f"{col} IS NULL"
+        if kind == "expect_column_values_to_match_regex":
+            return (
+                f"({col} IS NOT NULL AND NOT regexp_matches({col}, {_lit(self.kwargs['regex'])}))"
+            )
+        if kind == "expect_column_values_to_not_match_regex":
+            return f"({col} IS NOT NULL AND regexp_matches({col}, {_lit(self.kwargs['regex'])}))"
+        if kind == "expect_column_values_to_match_strftime_format":
+            fmt = _lit(self.kwargs["strftime_format"])
+            return f"({col} IS NOT NULL AND try_strptime({col}, {fmt}) IS NULL)"
+        if kind == "expect_column_values_to_be_between":
+            bounds = []
+            if self.kwargs.get("min_value") is not None:
+                bounds.append(f"{col} < {self.kwargs['min_value']}")
+            if self.kwargs.get("max_value") is not None:
+                bounds.append(f"{col} > {self.kwargs['max_value']}")
+            return f"({col} IS NOT NULL AND ({' OR '.join(bounds)}))"
+        if kind == "expect_column_values_to_be_in_set":
+            values = ", ".join(_lit(v) for v in self.kwargs["value_set"])
+            return f"({col} IS NOT NULL AND {col} NOT IN ({values}))"
+        if kind == "expect_column_values_to_be_unique":
+            return f"({col} IS NOT NULL AND {_quote(unique_count_column(self.column))} > 1)"
+        raise ValueError(f"rule {self.name}: no SQL for expectation {kind}")
+
+
+def unique_count_column(column: str) -> str:
+    """The staging column holding how often each value of `column` occurs in the file."""
+    return f"_count__{column}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# --- the declarations ------------------------------------------------------------------
+
+
+def _required(col: str) -> Rule:
+    return Rule(f"{col}_present", col, "expect_column_values_to_not_be_null", f"{col} is missing")
+
+
+def _not_rounded(col: str) -> Rule:
+    return Rule(
+        f"{col}_not_rounded",
+        col,
+        "expect_column_values_to_not_match_regex",
+        f"{col} was rounded by Excel to scientific notation; re-export with ids as text",
+        {"regex": ROUNDED_ID_REGEX},
+    )
+
+
+def _timestamp(col: str) -> Rule:
+    return Rule(
+        f"{col}_parses",
+        col,
+        "expect_column_values_to_match_strftime_format",
+        f"{col} is not a time like 2026-08-01 12:30:00",
+        {"strftime_format": TIMESTAMP_FORMAT},
+    )
+
+
+def _integer_at_least_1(col: str) -> tuple[Rule, Rule]:
+    return (
+        Rule(
+            f"{col}_is_integer",
+            f"{col}__text",
+            "expect_column_values_to_match_regex",
+            f"{col} is not a whole number",
+            {"regex": INTEGER_REGEX},
+        ),
+        Rule(
+            f"{col}_at_least_1",
+            col,
+            "expect_column_values_to_be_between",
+            f"{col} is below 1",
+            {"min_value": 1},
+        ),
+    )
+
+
+def _money_non_negative(col: str) -> tuple[Rule, Rule]:
+    return (
+        Rule(
+            f"{col}_is_number",
+            f"{col}__text",
+            "expect_column_values_to_match_regex",
+            f"{col} is not a number",
+            {"regex": NUMBER_REGEX},
+        ),
+        Rule(
+            f"{col}_non_negative",
+            col,
+            "expect_column_values_to_be_between",
+            f"{col} is negative",
+            {"min_value": 0},
+        ),
+    )
+
+
+def _in_set(col: str, values: tuple[str, ...]) -> Rule:
+    return Rule(
+        f"{col}_known",
+        col,
+        "expect_column_values_to_be_in_set",
+        f"{col} is not one of {', '.join(values)}",
+        {"value_set": list(values)},
+    )
+
+
+def _unique(col: str) -> Rule:
+    return Rule(
+        f"{col}_unique",
+        col,
+        "expect_column_values_to_be_unique",
+        f"{col} occurs more than once in the file with different contents",
+    )
+
+
+ORDER_RULES: tuple[Rule, ...] = (
+    *(_required(c) for c in ("order_id", "line_id", "sku_id", "paid_at")),
+    *(_not_rounded(c) for c in ("order_id", "line_id", "sku_id")),
+    _timestamp("paid_at"),
+    *_integer_at_least_1("quantity"),
+    *_money_non_negative("amount"),
+    *_money_non_negative("unit_price"),
+    _unique("line_id"),
+)
+
+REFUND_RULES: tuple[Rule, ...] = (
+    *(_required(c) for c in ("refund_id", "order_id", "sku_id", "requested_at", "refund_type")),
+    *(_not_rounded(c) for c in ("refund_id", "order_id", "line_id", "sku_id")),
+    *(_timestamp(c) for c in ("requested_at", "approved_at", "completed_at")),
+    _in_set("refund_type", REFUND_TYPES),
+    _in_set("status", REFUND_STATUSES),
+    *_money_non_negative("refund_amount"),
+    *_integer_at_least_1("quantity"),
+    _unique("refund_id"),
+)
+
+RULES: dict[TableKind, tuple[Rule, ...]] = {"orders": ORDER_RULES, "refunds": REFUND_RULES}
+
+
+def suite_name(kind: TableKind) -> str:
+    return f"returnwatch_{kind}"

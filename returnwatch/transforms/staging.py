@@ -1,0 +1,240 @@
+"""SQL that turns a file's raw text columns into checked, canonical rows.
+
+Two statements, both generated from a profile match and the table's rules:
+
+1. `source_sql`: reads only the columns a profile maps (never a personal column; a
+   buyer id or phone is hashed in the same expression that reads it), numbering rows as a
+   spreadsheet shows them (the header is row 1).
+2. `checked_sql`: drops exact duplicate rows, normalises text, types values and evaluates
+   every rule, leaving one row per distinct source row with the list of rules it breaks.
+
+Everything here is pure string building, so it is tested without any file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from returnwatch.transforms.profiles import (
+    TABLE_FIELDS,
+    TABLE_KEYS,
+    Field,
+    Profile,
+    ProfileMatch,
+    canonical_kind,
+)
+from returnwatch.transforms.rules import RULES, TIMESTAMP_FORMAT, unique_count_column
+
+SOURCE_PREFIX = "src__"
+PHONE_REGEX = r"1[3-9][0-9]{9}"
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier (headers are Chinese, with parentheses and spaces)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def hmac_macro_sql(key: bytes, name: str = "rw_hmac") -> str:
+    """A DuckDB macro computing hex(HMAC-SHA256(key, value)) in SQL.
+
+    HMAC(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)); the padded keys are constants, so the
+    whole hash runs vectorised inside DuckDB instead of a Python call per row.
+    """
+    block = key if len(key) <= 64 else hashlib.sha256(key).digest()
+    block = block.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in block).hex()
+    opad = bytes(b ^ 0x5C for b in block).hex()
+    return (
+        f"CREATE OR REPLACE TEMP MACRO {name}(v) AS "
+        f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode(v))))"
+    )
+
+
+def hmac_hex(key: bytes, value: str) -> str:
+    """The same keyed hash in Python, for tests and for the API source."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+# --- 1. reading ------------------------------------------------------------------------
+
+
+def source_sql(match: ProfileMatch, relation: str) -> str:
+    """Select the mapped columns of `relation` (a read_csv(...) call) as src__<field>."""
+    columns = ["row_number() OVER () + 1 AS _row"]
+    for f in match.profile.fields:
+        header = match.columns.get(f.name)
+        if header is None:
+            continue
+        value = q(header)
+        if f.kind == "secret_id":
+            value = f"rw_hmac({_secret_normalized(value)})"
+        columns.append(f"{value} AS {q(SOURCE_PREFIX + f.name)}")
+    return f"SELECT {', '.join(columns)} FROM {relation}"
+
+
+def _secret_normalized(value: str) -> str:
+    # Phones differ in spacing, dashes and a +86 prefix; the same buyer must hash alike.
+    cleaned = f"nullif(regexp_replace(trim({value}), '[\\s\\-\\t]', '', 'g'), '')"
+    return f"regexp_replace({cleaned}, '^(\\+?86)(1[0-9]{{10}})$', '\\2')"
+
+
+# --- 2. normalising, typing, checking ----------------------------------------------------
+
+
+def _clean_text(src: str) -> str:
+    return f"nullif(trim({src}, ' \t\r\n'), '')"
+
+
+def _clean_id(src: str) -> str:
+    # Leading tabs (抖店's guard against Excel), apostrophes and ="…" wrappers.
+    inner = f"regexp_replace({src}, '^[\\s]*(=\")?''?|\"$', '', 'g')"
+    return f"nullif(trim(replace({inner}, chr(9), ''), ' \r\n'), '')"
+
+
+def _clean_number(src: str) -> str:
+    return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
+
+
+def _clean_timestamp(src: str) -> str:
+    t = f"regexp_replace(replace(replace(trim({src}), '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
+    return (
+        f"CASE WHEN {t} = '' THEN NULL "
+        f"WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}$') THEN {t} || ' 00:00:00' "
+        f"WHEN regexp_matches({t}, ' [0-9]{{1,2}}:[0-9]{{2}}$') THEN {t} || ':00' "
+        f"ELSE {t} END"
+    )
+
+
+def _carrier(src: str) -> str:
+    # 快递信息: "YT1234567890-圆通速递,商品名…": the carrier follows the tracking number.
+    first = f"split_part({_clean_text(src)}, ',', 1)"
+    return f"nullif(trim(CASE WHEN contains({first}, '-') THEN regexp_extract({first}, '-([^-]+)$', 1) ELSE {first} END), '')"
+
+
+def _enum(f: Field, src: str) -> str:
+    text = _clean_text(src)
+    whens = [f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.value_map.items()]
+    fallback = [f"WHEN contains({text}, {lit(k)}) THEN {lit(v)}" for k, v in f.fallback]
+    otherwise = lit(f.otherwise) if f.otherwise is not None else text
+    inner = f"CASE {' '.join(fallback)} ELSE {otherwise} END" if fallback else otherwise
+    mapped = f"CASE {text} {' '.join(whens)} ELSE {inner} END" if whens else inner
+    return f"CASE WHEN {text} IS NULL THEN NULL ELSE {mapped} END"
+
+
+def _scrub_phones(expr: str) -> str:
+    # A buyer's own words sometimes include a phone number; it must not land.
+    return f"regexp_replace({expr}, '{PHONE_REGEX}', '***********', 'g')"
+
+
+def normalized_columns(profile: Profile, present: set[str]) -> list[str]:
+    """The columns the rules see: normalised text, plus typed numbers for int/money."""
+    exprs = []
+    for name in TABLE_FIELDS[profile.kind]:
+        f = profile.field(name)
+        src = q(SOURCE_PREFIX + name)
+        if f is None or name not in present:
+            # Numbers get their typed column from typed_columns(), NULL from NULL text.
+            absent = name + "__text" if _numeric(name, profile) else name
+            exprs.append(f"NULL::VARCHAR AS {q(absent)}")
+            continue
+        if f.kind in ("id",):
+            exprs.append(f"{_clean_id(src)} AS {q(name)}")
+        elif f.kind == "secret_id":
+            exprs.append(f"{src} AS {q(name)}")
+        elif f.kind == "timestamp":
+            exprs.append(f"{_clean_timestamp(src)} AS {q(name)}")
+        elif f.kind == "enum":
+            exprs.append(f"{_enum(f, src)} AS {q(name)}")
+        elif f.kind == "carrier":
+            exprs.append(f"{_carrier(src)} AS {q(name)}")
+        elif f.kind in ("int", "money"):
+            exprs.append(f"{_clean_number(src)} AS {q(name + '__text')}")
+        elif name in ("reason", "reason_detail"):
+            exprs.append(f"{_scrub_phones(_clean_text(src))} AS {q(name)}")
+        else:
+            exprs.append(f"{_clean_text(src)} AS {q(name)}")
+    return exprs
+
+
+def _numeric(name: str, profile: Profile) -> bool:
+    return canonical_kind(profile.kind, name) in ("int", "money")
+
+
+def typed_columns(profile: Profile) -> list[str]:
+    """Numbers from their checked text; NULL where the text is not a number (a rule says so)."""
+    exprs = []
+    for name in TABLE_FIELDS[profile.kind]:
+        if not _numeric(name, profile):
+            continue
+        text = q(name + "__text")
+        if name == "quantity":
+            exprs.append(
+                f"CASE WHEN regexp_matches({text}, '^[+-]?[0-9]+(\\.0+)?$') "
+                f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END AS {q(name)}"
+            )
+        else:
+            exprs.append(
+                f"CASE WHEN regexp_matches({text}, '^[+-]?[0-9]+(\\.[0-9]+)?$') "
+                f"THEN try_cast({text} AS DECIMAL(18, 2)) END AS {q(name)}"
+            )
+    return exprs
+
+
+def checked_sql(match: ProfileMatch, source_table: str, default_shop: str) -> str:
+    """One row per distinct source row: canonical values, `_violations`, `_copies`."""
+    profile = match.profile
+    present = set(match.columns)
+    src_cols = [q(SOURCE_PREFIX + f.name) for f in profile.fields if f.name in present]
+    rules = RULES[profile.kind]
+    unique_cols = [r.column for r in rules if r.expectation == "expect_column_values_to_be_unique"]
+    counts = [
+        f"count(*) OVER (PARTITION BY {q(c)}) AS {q(unique_count_column(c))}" for c in unique_cols
+    ]
+    violations = ", ".join(
+        f"CASE WHEN {rule.violation_sql()} THEN {lit(rule.name)} END" for rule in rules
+    )
+    return f"""
+WITH source AS (
+    SELECT * FROM {source_table}
+),
+numbered_copies AS (
+    SELECT *,
+        row_number() OVER (PARTITION BY {", ".join(src_cols)} ORDER BY _row) AS _copy,
+        count(*) OVER (PARTITION BY {", ".join(src_cols)}) AS _copies
+    FROM source
+),
+distinct_rows AS (
+    SELECT * EXCLUDE (_copy) FROM numbered_copies WHERE _copy = 1
+),
+normalized AS (
+    SELECT _row, _copies, {", ".join(src_cols)}, {", ".join(normalized_columns(profile, present))}
+    FROM distinct_rows
+),
+typed AS (
+    SELECT *, {", ".join(typed_columns(profile) + counts)}
+    FROM normalized
+),
+final AS (
+    SELECT
+        * REPLACE (coalesce({q("shop_id")}, {lit(default_shop)}) AS {q("shop_id")}),
+        list_filter([{violations}], lambda x: x IS NOT NULL) AS _violations
+    FROM typed
+)
+SELECT * FROM final
+"""
+
+
+def key_column(profile: Profile) -> str:
+    return TABLE_KEYS[profile.kind]
+
+
+def load_value_sql(profile: Profile, name: str) -> str:
+    """The expression that writes canonical field `name` into its warehouse column."""
+    if canonical_kind(profile.kind, name) == "timestamp":
+        return f"try_strptime({q(name)}, {lit(TIMESTAMP_FORMAT)})"
+    return q(name)

@@ -1,0 +1,241 @@
+"""Writing one checked file into the warehouse, all or nothing.
+
+The batch record, its quarantined rows, the dirty days and the upsert commit in one
+DuckDB transaction: a load that fails (or is killed) half-way leaves the warehouse as
+it was. Rows are upserted by their natural key, so a re-export of the same month with
+newer statuses replaces rows instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from returnwatch.transforms.profiles import TABLE_FIELDS, TABLE_KEYS, Profile, ProfileMatch
+from returnwatch.transforms.rules import RULES
+from returnwatch.transforms.staging import SOURCE_PREFIX, lit, load_value_sql, q
+
+TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
+# Fields whose change moves a row between days or slices, so its days must be recomputed.
+_RATE_FIELDS = {
+    "orders": ("sku_id", "province"),
+    "refunds": ("refund_type", "sku_id", "province", "line_id", "order_id"),
+}
+_DAY_FIELD = {"orders": "paid_at", "refunds": "requested_at"}
+# Fault injection for the "killed half-way" test: the process dies inside the transaction.
+CRASH_ENV = "RETURNWATCH_TEST_CRASH_DURING_LOAD"
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    load_batch_id: int
+    rows_read: int
+    rows_loaded: int
+    rows_inserted: int
+    rows_updated: int
+    rows_quarantined: int
+    rows_duplicate: int
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What load_batches records about where the rows came from."""
+
+    source: str
+    file_name: str
+    file_path: str | None
+    checksum: str
+    encoding: str | None
+    started_at: dt.datetime
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
+    """The batch id that already loaded a file with these exact bytes, if any."""
+    row = con.execute(
+        "SELECT load_batch_id FROM load_batches WHERE checksum = ? ORDER BY load_batch_id LIMIT 1",
+        [checksum],
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def _reason_sql(profile: Profile) -> tuple[str, str]:
+    """SQL for a quarantined row's readable reason and the column of its first broken rule."""
+    rules = RULES[profile.kind]
+    describe = " ".join(
+        f"WHEN {lit(r.name)} THEN {lit(r.description)} || coalesce(' (value: ' || "
+        f"{q(r.column)}::VARCHAR || ')', '')"
+        for r in rules
+    )
+    reason = f"array_to_string(list_transform(_violations, lambda v: CASE v {describe} END), '; ')"
+    columns = " ".join(f"WHEN {lit(r.name)} THEN {lit(r.column.split('__')[0])}" for r in rules)
+    return reason, f"CASE _violations[1] {columns} END"
+
+
+def _raw_row_sql(match: ProfileMatch) -> str:
+    pairs = ", ".join(
+        f"{lit(header)}, {q(SOURCE_PREFIX + name)}" for name, header in match.columns.items()
+    )
+    return f"json_object({pairs})"
+
+
+def _mark_dirty_days(
+    con: duckdb.DuckDBPyConnection, kind: str, target: str, staged: str, batch_id: int
+) -> None:
+    """Record every day whose rates this load can change.
+
+    A row counts when it is new or a rate-relevant field changed (its old day too). An
+    order-line load also dirties the request days of refunds whose region it resolves.
+    """
+    key = TABLE_KEYS[kind]
+    day = _DAY_FIELD[kind]
+    changed_if = " OR ".join(
+        [f"t.{day}::DATE IS DISTINCT FROM s.{day}::DATE"]
+        + [f"t.{f} IS DISTINCT FROM s.{f}" for f in _RATE_FIELDS[kind]]
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _changed AS
+        SELECT s.shop_id, s.{key} AS key, s.order_id, s.{day}::DATE AS new_day,
+               t.{day}::DATE AS old_day
+        FROM {staged} AS s
+        LEFT JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
+        WHERE t.{key} IS NULL OR {changed_if}
+    """)
+    days = [
+        "SELECT shop_id, new_day AS day FROM _changed",
+        "SELECT shop_id, old_day FROM _changed WHERE old_day IS NOT NULL",
+    ]
+    if kind == "orders":
+        days.append("""
+            SELECT r.shop_id, r.requested_at::DATE
+            FROM refund_records AS r
+            JOIN _changed AS c
+              ON c.shop_id = r.shop_id AND (r.line_id = c.key OR r.order_id = c.order_id)
+            WHERE r.province IS NULL
+        """)
+    con.execute(f"""
+        INSERT INTO dirty_days
+        SELECT DISTINCT shop_id, day, {batch_id}, now()::TIMESTAMP
+        FROM ({" UNION ".join(days)}) AS d
+        WHERE day IS NOT NULL
+    """)
+    con.execute("DROP TABLE _changed")
+
+
+def load_checked(
+    con: duckdb.DuckDBPyConnection,
+    match: ProfileMatch,
+    checked: str,
+    info: BatchInfo,
+    validation: dict[str, Any],
+) -> LoadCounts:
+    """Write the checked rows of one file; everything commits together or not at all."""
+    kind = match.profile.kind
+    target = TARGET_TABLES[kind]
+    key = TABLE_KEYS[kind]
+    fields = TABLE_FIELDS[kind]
+    reason_sql, column_sql = _reason_sql(match.profile)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = int(con.execute("SELECT nextval('load_batch_id_seq')").fetchone()[0])
+        totals = con.execute(f"""
+            SELECT coalesce(sum(_copies), 0), count(*),
+                   count(*) FILTER (WHERE len(_violations) > 0)
+            FROM {checked}
+        """).fetchone()
+        rows_read, distinct, quarantined = (int(v) for v in totals)
+        con.execute(f"""
+            INSERT INTO quarantine
+            SELECT {batch_id}, shop_id, {lit(info.file_name)}, {lit(kind)}, _row,
+                   _violations[1], {column_sql}, {reason_sql}, {_raw_row_sql(match)},
+                   now()::TIMESTAMP
+            FROM {checked}
+            WHERE len(_violations) > 0
+        """)
+        values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _valid AS
+            SELECT {values} FROM {checked} WHERE len(_violations) = 0
+        """)
+        _mark_dirty_days(con, kind, target, "_valid", batch_id)
+        updated = int(
+            con.execute(f"""
+                SELECT count(*) FROM _valid AS s
+                JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
+            """).fetchone()[0]
+        )
+        con.execute(f"""
+            DELETE FROM {target} AS t USING _valid AS s
+            WHERE t.shop_id = s.shop_id AND t.{key} = s.{key}
+        """)
+        if os.environ.get(CRASH_ENV) == "after_delete":
+            os.kill(os.getpid(), signal.SIGKILL)
+        column_list = ", ".join(q(f) for f in fields)
+        con.execute(f"""
+            INSERT INTO {target} ({column_list}, source_format, load_batch_id, loaded_at)
+            SELECT {column_list}, {lit(match.profile.name)}, {batch_id}, now()::TIMESTAMP
+            FROM _valid
+        """)
+        loaded = distinct - quarantined
+        counts = LoadCounts(
+            load_batch_id=batch_id,
+            rows_read=rows_read,
+            rows_loaded=loaded,
+            rows_inserted=loaded - updated,
+            rows_updated=updated,
+            rows_quarantined=quarantined,
+            rows_duplicate=rows_read - distinct,
+        )
+        shop = con.execute(f"SELECT min(shop_id) FROM {checked}").fetchone()[0]
+        _record_batch(con, counts, match, info, validation, shop)
+        con.execute("DROP TABLE _valid")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _record_batch(
+    con: duckdb.DuckDBPyConnection,
+    counts: LoadCounts,
+    match: ProfileMatch,
+    info: BatchInfo,
+    validation: dict[str, Any],
+    shop_id: str | None,
+) -> None:
+    now = dt.datetime.now()
+    con.execute(
+        """
+        INSERT INTO load_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                                         ?, ?, ?)
+        """,
+        [
+            counts.load_batch_id,
+            shop_id,
+            info.source,
+            info.file_name,
+            info.file_path,
+            info.checksum,
+            match.profile.kind,
+            match.profile.name,
+            info.encoding,
+            counts.rows_read,
+            counts.rows_loaded,
+            counts.rows_inserted,
+            counts.rows_updated,
+            counts.rows_quarantined,
+            counts.rows_duplicate,
+            bool(validation["success"]),
+            json.dumps(validation, ensure_ascii=False, default=str),
+            info.started_at,
+            now,
+            (now - info.started_at).total_seconds(),
+        ],
+    )
