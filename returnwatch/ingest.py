@@ -18,7 +18,13 @@ from typing import Literal
 import duckdb
 
 from returnwatch.settings import Settings
-from returnwatch.sources.files import RefusedFile, expand_paths, open_source, read_csv_sql
+from returnwatch.sources.files import (
+    RefusedFile,
+    SourceFile,
+    expand_paths,
+    open_source,
+    read_csv_sql,
+)
 from returnwatch.transforms.profiles import ProfileMatch, UnknownFormat, match_profile
 from returnwatch.transforms.staging import checked_sql, hmac_macro_sql, source_sql
 from returnwatch.transforms.validation import rule_counts, validation_result
@@ -72,6 +78,30 @@ def _refuse_incomplete(path: Path, match: ProfileMatch) -> None:
         )
 
 
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    src: SourceFile,
+    match: ProfileMatch,
+    shop_id: str,
+    say: ProgressHook = lambda _stage: None,
+) -> str:
+    """Read and check a file into the temp table `_checked`; returns its name."""
+    con.execute(hmac_macro_sql(settings.pii_key()))
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _source AS " + source_sql(match, read_csv_sql(src))
+        )
+    except duckdb.Error as exc:
+        raise RefusedFile(src.path, f"unreadable CSV: {_first_lines(exc)}") from exc
+    say("validating")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _checked AS " + checked_sql(match, "_source", shop_id)
+    )
+    con.execute("DROP TABLE _source")
+    return "_checked"
+
+
 def import_file(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -97,20 +127,7 @@ def import_file(
                 raise RefusedFile(path, str(exc)) from exc
             _refuse_incomplete(path, match)
             say("reading")
-            con.execute(hmac_macro_sql(settings.pii_key()))
-            try:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _source AS "
-                    + source_sql(match, read_csv_sql(src))
-                )
-            except duckdb.Error as exc:
-                raise RefusedFile(path, f"unreadable CSV: {_first_lines(exc)}") from exc
-            say("validating")
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _checked AS "
-                + checked_sql(match, "_source", shop_id or settings.shop_id)
-            )
-            con.execute("DROP TABLE _source")
+            stage_file(con, settings, src, match, shop_id or settings.shop_id, say)
             element_count, counts = rule_counts(con, match.profile.kind, "_checked")
             validation = validation_result(
                 match.profile.kind,

@@ -21,9 +21,9 @@ from returnwatch.transforms.profiles import REFUND_STATUSES, REFUND_TYPES, Table
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 # An id Excel has already turned into a float (6.9123E+18): its digits are gone.
-ROUNDED_ID_REGEX = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
-INTEGER_REGEX = r"^[+-]?[0-9]+(\.0+)?$"
-NUMBER_REGEX = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+ROUNDED_ID_REGEX = r"^[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+$"
+INTEGER_REGEX = r"^[+-]?[0-9]+(?:\.0+)?$"
+NUMBER_REGEX = r"^[+-]?[0-9]+(?:\.[0-9]+)?$"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ from returnwatch.transforms.profiles import (
     ProfileMatch,
     canonical_kind,
 )
-from returnwatch.transforms.rules import RULES, TIMESTAMP_FORMAT, unique_count_column
+from returnwatch.transforms.rules import (
+    INTEGER_REGEX,
+    NUMBER_REGEX,
+    RULES,
+    TIMESTAMP_FORMAT,
+    unique_count_column,
+)
 
 SOURCE_PREFIX = "src__"
 PHONE_REGEX = r"1[3-9][0-9]{9}"
@@ -174,12 +180,12 @@ def typed_columns(profile: Profile) -> list[str]:
         text = q(name + "__text")
         if name == "quantity":
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, '^[+-]?[0-9]+(\\.0+)?$') "
+                f"CASE WHEN regexp_matches({text}, {lit(INTEGER_REGEX)}) "
                 f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END AS {q(name)}"
             )
         else:
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, '^[+-]?[0-9]+(\\.[0-9]+)?$') "
+                f"CASE WHEN regexp_matches({text}, {lit(NUMBER_REGEX)}) "
                 f"THEN try_cast({text} AS DECIMAL(18, 2)) END AS {q(name)}"
             )
     return exprs

@@ -38,7 +38,7 @@ def rule_counts(
         selects += [
             f"count(*) FILTER (WHERE {hit})",
             f"count(*) FILTER (WHERE {col} IS NULL)",
-            f"min_by({col}::VARCHAR, _row, {PARTIAL_LIST_SIZE}) FILTER (WHERE {hit})",
+            f"min_by({col}, _row, {PARTIAL_LIST_SIZE}) FILTER (WHERE {hit})",
         ]
     row = con.execute(f"SELECT {', '.join(selects)} FROM {table}").fetchone()
     assert row is not None
