@@ -44,24 +44,52 @@ class DetectionSettings(BaseModel):
 
 
 class ChannelSettings(BaseModel):
-    """One `[[alerts.channels]]` entry: where a digest goes and which slices it wants."""
+    """One `[[alerts.channels]]` entry: where a digest goes and which slices it wants.
+
+    `url` and `secret` are secrets: the WeCom and DingTalk URLs embed the bot's key. The
+    outbox stores the channel's `name`, never its URL, and every error text is scrubbed of
+    both before it is logged or stored.
+    """
 
     name: str
+    # feishu and lark are the same bot API (open.feishu.cn / open.larksuite.com).
     type: Literal["feishu", "lark", "dingtalk", "wecom", "slack", "generic"]
     url: SecretStr
+    # Feishu/Lark and DingTalk "加签" secret; for `generic`, the HMAC key of the
+    # X-Returnwatch-Signature header. Unset: requests are not signed.
     secret: SecretStr | None = None
+    # Slices below this severity are left out of this channel's digest.
     min_severity: Literal["info", "warning", "critical"] = "info"
+    # Only these dimensions ("shop", "region", "sku"); None = all.
     dimensions: list[str] | None = None
+    # Only these shops; None = every shop (a `[[shops]]` entry may also name its channels).
     shops: list[str] | None = None
+    # Overrides `[alerts] language` for this channel (e.g. an English Slack workspace).
+    language: Literal["zh", "en"] | None = None
 
 
 class AlertSettings(BaseModel):
-    """`[alerts]`: language, quiet-night behaviour and the channels."""
+    """`[alerts]`: language, quiet-night behaviour, delivery limits and the channels."""
 
     language: Literal["zh", "en"] = "zh"
+    # A quiet night sends nothing unless this is set; then an "all clear" digest goes out.
     send_all_clear: bool = False
+    # Seconds to wait for one webhook request (connect and read).
     timeout_seconds: float = 10.0
+    # HTTP attempts per outbox row in one `alerts send`; a row still failing stays pending
+    # and the next run retries it.
     max_attempts_per_run: int = 5
+    # Exponential backoff with jitter between attempts: initial wait and cap, in seconds.
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 30.0
+    # A Retry-After (or a platform's own throttling) asking for a longer wait than this
+    # ends the channel's turn in this run; its rows stay pending for the next run.
+    max_wait_seconds: float = 300.0
+    # Spikes listed in a digest before "and N more" (ranked by extra returns).
+    max_spikes: int = 10
+    # Top 售后原因 and carriers shown per spike.
+    top_reasons: int = 3
+    top_carriers: int = 2
     channels: list[ChannelSettings] = Field(default_factory=list)
 
 
