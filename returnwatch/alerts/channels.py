@@ -1,0 +1,561 @@
+"""One class per chat platform: its message markup, size limits, signature and errors.
+
+A channel turns a `Digest` into one or more `Message`s (a digest too big for the platform is
+split between spikes into numbered parts, and a single oversized spike is shortened), turns
+a message into an HTTP request (signing it when a secret is set), and reads the platform's
+answer. Feishu, DingTalk and WeCom answer HTTP 200 with a non-zero `code`/`errcode` when they
+refuse a message, so the body counts as much as the status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from returnwatch.alerts import redact
+from returnwatch.alerts.digest import Digest, Rendered, Section, render, sample_digest
+from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
+from returnwatch.settings import ChannelSettings, Settings
+
+ERROR_SNIPPET_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message: a whole digest or one numbered part of it."""
+
+    title: str
+    part: int
+    parts: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class DeliveryError(Exception):
+    """A message the receiver did not take. `retryable` errors (timeouts, 5xx, throttling)
+    are tried again; the others are recorded as failed. The message is already scrubbed."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+        super().__init__(redact.scrub(message))
+        self.message = str(self)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class UnknownChannelError(ValueError):
+    pass
+
+
+class Channel:
+    """What every platform shares; subclasses fill in markup, limits and error codes."""
+
+    type: ClassVar[str]
+    # (messages, seconds) windows the platform allows per bot.
+    rate_limits: ClassVar[tuple[tuple[int, float], ...]] = ()
+    # Platform codes meaning "throttled", with the seconds to wait before trying again.
+    throttle_codes: ClassVar[dict[int, float]] = {}
+    # Platform codes with a hint for the person reading `alerts list`.
+    hints: ClassVar[dict[int, str]] = {}
+
+    def __init__(self, settings: ChannelSettings):
+        self.settings = settings
+        secret = settings.secret.get_secret_value() if settings.secret else None
+        redact.register(settings.url.get_secret_value(), secret)
+        redact.install_log_filter()
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def url(self) -> str:
+        return self.settings.url.get_secret_value()
+
+    @property
+    def secret(self) -> str | None:
+        return self.settings.secret.get_secret_value() if self.settings.secret else None
+
+    # -- content --------------------------------------------------------------------
+
+    def render(self, digest: Digest, *, dedup_key: str = "") -> list[Message]:
+        """The digest as messages that each fit the platform, numbered when split."""
+        doc = render(digest)
+        worst_title = numbered(doc.title, 99, 99)
+
+        def fits(intro: tuple[str, ...], sections: list[Section]) -> bool:
+            payload = self.payload(doc, worst_title, intro, sections, last=True)
+            return self.fits(payload)
+
+        intro = shrink(doc.intro, lambda lines: fits(lines, []))
+        sections = [
+            Section(
+                shrink(s.lines, lambda lines, s=s: fits(intro, [Section(lines, s.severity)])),
+                s.severity,
+            )
+            for s in doc.sections
+        ]
+        groups: list[list[Section]] = [[]]
+        for section in sections:
+            part_intro = intro if len(groups) == 1 else ()
+            if fits(part_intro, [*groups[-1], section]):
+                groups[-1].append(section)
+            else:
+                groups.append([section])
+        n = len(groups)
+        return [
+            Message(
+                numbered(doc.title, i, n),
+                i,
+                n,
+                self.payload(
+                    doc, numbered(doc.title, i, n), intro if i == 1 else (), group, last=i == n
+                ),
+            )
+            for i, group in enumerate(groups, 1)
+        ]
+
+    def payload(
+        self,
+        doc: Rendered,
+        title: str,
+        intro: tuple[str, ...],
+        sections: list[Section],
+        *,
+        last: bool,
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def fits(self, payload: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+    # -- delivery -------------------------------------------------------------------
+
+    def prepare(self, payload: dict[str, Any], now: float) -> HttpRequest:
+        """The HTTP request for a stored payload, signed with `now` as its timestamp."""
+        return HttpRequest(self.url, to_json(payload), {"Content-Type": JSON_CONTENT_TYPE})
+
+    def check_response(
+        self, status: int, headers: Mapping[str, str], text: str, now: float
+    ) -> None:
+        """Raises DeliveryError unless the platform accepted the message."""
+        snippet = text[:ERROR_SNIPPET_CHARS]
+        if status == 429:
+            retry_after = parse_retry_after(headers.get("Retry-After"), now)
+            raise DeliveryError(
+                f"HTTP 429 rate limited: {snippet}", retryable=True, retry_after=retry_after
+            )
+        if status >= 500 or status == 408:
+            raise DeliveryError(f"HTTP {status}: {snippet}", retryable=True)
+        code = self.platform_code(text)
+        if code is not None and code[0] != 0:
+            number, message = code
+            hint = self.hints.get(number)
+            detail = f"{self.type} error {number}: {message}" + (f" ({hint})" if hint else "")
+            if number in self.throttle_codes:
+                raise DeliveryError(detail, retryable=True, retry_after=self.throttle_codes[number])
+            raise DeliveryError(detail, retryable=False)
+        if not 200 <= status < 300:
+            raise DeliveryError(f"HTTP {status}: {snippet}", retryable=False)
+
+    def platform_code(self, text: str) -> tuple[int, str] | None:
+        """The platform's own (code, message) from a response body; None if it has none."""
+        return None
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def to_json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def numbered(title: str, part: int, parts: int) -> str:
+    return f"{title} ({part}/{parts})" if parts > 1 else title
+
+
+def shrink(lines: tuple[str, ...], fits: Callable[[tuple[str, ...]], bool]) -> tuple[str, ...]:
+    """`lines`, with the longest line cut by a quarter (ending in …) until they fit."""
+    current = list(lines)
+    while current and not fits(tuple(current)):
+        i = max(range(len(current)), key=lambda k: len(current[k]))
+        if len(current[i]) <= 2:
+            current.pop()
+            continue
+        current[i] = current[i][: len(current[i]) * 3 // 4].rstrip() + "…"
+    return tuple(current)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_code(text: str, *fields: str) -> tuple[int, str] | None:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for name in fields:
+        if isinstance(body.get(name), int):
+            message = body.get("msg") or body.get("errmsg") or body.get("StatusMessage") or ""
+            return body[name], str(message)
+    return None
+
+
+class FeishuChannel(Channel):
+    """Feishu / Lark custom bot: an interactive card; `timestamp` and `sign` in the body."""
+
+    type = "feishu"
+    rate_limits = ((5, 1.0), (100, 60.0))
+    throttle_codes: ClassVar[dict[int, float]] = {11232: 10.0}
+    hints: ClassVar[dict[int, str]] = {
+        19021: "signature mismatch: check the channel's secret and this machine's clock",
+        19022: "IP not allowed by the bot's security settings",
+        19024: "keyword missing: add 'returnwatch' as the bot's custom keyword",
+    }
+    max_bytes = 18_000  # the platform refuses bodies over 20 KB; room left for the signature
+
+    def payload(self, doc, title, intro, sections, *, last):
+        elements: list[dict[str, Any]] = []
+        if intro:
+            elements.append(_lark_div("\n".join(intro)))
+        for section in sections:
+            elements.append({"tag": "hr"})
+            head, *rest = section.lines or ("",)
+            elements.append(_lark_div("\n".join([f"**{head}**", *rest])))
+        if last and doc.outro:
+            elements.append(_lark_div("\n".join(doc.outro)))
+        if last and doc.links:
+            buttons = [
+                {
+                    "tag": "button",
+                    "text": {"tag": "plain_text", "content": a.title},
+                    "url": a.url,
+                    "type": "default",
+                }
+                for a in doc.links
+            ]
+            elements.append({"tag": "action", "actions": buttons})
+        elements.append(
+            {"tag": "note", "elements": [{"tag": "plain_text", "content": " · ".join(doc.footer)}]}
+        )
+        card = {
+            "config": {"wide_screen_mode": True},
+            "header": {"template": doc.color, "title": {"tag": "plain_text", "content": title}},
+            "elements": elements,
+        }
+        return {"msg_type": "interactive", "card": card}
+
+    def fits(self, payload):
+        return len(to_json(payload)) <= self.max_bytes
+
+    def prepare(self, payload, now):
+        body = dict(payload)
+        if self.secret:
+            timestamp = int(now)
+            body["timestamp"] = str(timestamp)
+            body["sign"] = feishu_sign(self.secret, timestamp)
+        return HttpRequest(self.url, to_json(body), {"Content-Type": JSON_CONTENT_TYPE})
+
+    def platform_code(self, text):
+        return _json_code(text, "code", "StatusCode")
+
+
+def _lark_div(content: str) -> dict[str, Any]:
+    return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
+
+
+class DingTalkChannel(Channel):
+    """DingTalk custom bot: markdown; `timestamp` (ms) and `sign` as query parameters."""
+
+    type = "dingtalk"
+    rate_limits = ((20, 60.0),)
+    # Over 20/min DingTalk throttles the bot for up to 10 minutes.
+    throttle_codes: ClassVar[dict[int, float]] = {130101: 60.0}
+    hints: ClassVar[dict[int, str]] = {
+        310000: "refused by the bot's security settings: signature, keyword ('returnwatch') or IP",
+        300001: "the access_token in the channel's url is not valid",
+    }
+    max_bytes = 12_000  # conservative: the text of one markdown message
+    max_chars = 5_000
+
+    def payload(self, doc, title, intro, sections, *, last):
+        blocks = [f"#### {title}"]
+        if intro:
+            blocks.append("  \n".join(intro))
+        for section in sections:
+            head, *rest = section.lines or ("",)
+            blocks.append("  \n".join([f"**{head}**", *rest]))
+        if last and doc.outro:
+            blocks.append("  \n".join(doc.outro))
+        if last and doc.links:
+            blocks.append(
+                "  \n".join(
+                    f"![{a.title}]({a.url})" if a.kind == "image" else f"[{a.title}]({a.url})"
+                    for a in doc.links
+                )
+            )
+        blocks.append(" · ".join(doc.footer))
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": "\n\n".join(blocks)}}
+
+    def fits(self, payload):
+        text = payload["markdown"]["text"]
+        return len(text) <= self.max_chars and len(text.encode()) <= self.max_bytes
+
+    def prepare(self, payload, now):
+        url = self.url
+        if self.secret:
+            timestamp = int(now * 1000)
+            separator = "&" if "?" in url else "?"
+            url = f"{url}{separator}timestamp={timestamp}&sign={dingtalk_sign(self.secret, timestamp)}"
+        return HttpRequest(url, to_json(payload), {"Content-Type": JSON_CONTENT_TYPE})
+
+    def platform_code(self, text):
+        return _json_code(text, "errcode")
+
+
+class WeComChannel(Channel):
+    """WeCom (企业微信) group bot: markdown, at most 4096 bytes; the key is in the URL."""
+
+    type = "wecom"
+    rate_limits = ((20, 60.0),)
+    throttle_codes: ClassVar[dict[int, float]] = {45009: 60.0}
+    hints: ClassVar[dict[int, str]] = {
+        93000: "the key in the channel's url is not valid",
+        40058: "message too long or malformed",
+    }
+    max_bytes = 4_000  # the platform's limit is 4096 bytes of content
+
+    def payload(self, doc, title, intro, sections, *, last):
+        blocks = [f"**{title}**" + ("\n" + "\n".join(intro) if intro else "")]
+        for section in sections:
+            head, *rest = section.lines or ("",)
+            if section.severity == "critical":
+                head = f'<font color="warning">{head}</font>'
+            blocks.append("\n".join([f"**{head}**", *rest]))
+        if last and doc.outro:
+            blocks.append("\n".join(doc.outro))
+        if last and doc.links:
+            blocks.append("\n".join(f"[{a.title}]({a.url})" for a in doc.links))
+        blocks.append(f'<font color="comment">{" · ".join(doc.footer)}</font>')
+        return {"msgtype": "markdown", "markdown": {"content": "\n\n".join(blocks)}}
+
+    def fits(self, payload):
+        return len(payload["markdown"]["content"].encode()) <= self.max_bytes
+
+    def platform_code(self, text):
+        return _json_code(text, "errcode")
+
+
+class SlackChannel(Channel):
+    """Slack incoming webhook: Block Kit, at most 50 blocks and 3,000 characters a section."""
+
+    type = "slack"
+    rate_limits = ((1, 1.0),)
+    max_blocks = 50
+    max_section_chars = 3_000
+    max_header_chars = 150
+
+    def payload(self, doc, title, intro, sections, *, last):
+        header = (
+            title
+            if len(title) <= self.max_header_chars
+            else title[: self.max_header_chars - 1] + "…"
+        )
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}}
+        ]
+        if intro:
+            blocks.append(_slack_section("\n".join(_slack_escape(line) for line in intro)))
+        for section in sections:
+            head, *rest = section.lines or ("",)
+            blocks.append({"type": "divider"})
+            lines = [f"*{_slack_escape(head)}*", *(_slack_escape(line) for line in rest)]
+            blocks.append(_slack_section("\n".join(lines)))
+        if last and doc.outro:
+            blocks.append(_slack_section("\n".join(_slack_escape(line) for line in doc.outro)))
+        if last:
+            for a in doc.links:
+                if a.kind == "image":
+                    blocks.append({"type": "image", "image_url": a.url, "alt_text": a.title})
+                else:
+                    blocks.append(_slack_section(f"<{a.url}|{_slack_escape(a.title)}>"))
+        footer = _slack_escape(" · ".join(doc.footer))
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+        return {"text": title, "blocks": blocks}
+
+    def fits(self, payload):
+        blocks = payload["blocks"]
+        return len(blocks) <= self.max_blocks and all(
+            len(b["text"]["text"]) <= self.max_section_chars
+            for b in blocks
+            if b["type"] == "section"
+        )
+
+
+def _slack_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class GenericChannel(Channel):
+    """Any receiver: the digest as JSON, whole (no split), with the rendered text beside the
+    data. Signed with X-Returnwatch-Signature when a secret is set (see signing.py)."""
+
+    type = "generic"
+
+    def render(self, digest: Digest, *, dedup_key: str = "") -> list[Message]:
+        doc = render(digest)
+        headline = digest.headline
+        payload = {
+            "source": "returnwatch",
+            "kind": digest.kind,
+            "shop_id": digest.shop_id,
+            "day": digest.day.isoformat(),
+            "language": digest.language,
+            "title": doc.title,
+            "text": doc.text(),
+            "dedup_key": dedup_key,
+            "is_update": digest.is_update,
+            "is_test": digest.is_test,
+            "anomalies": [
+                {
+                    "day": digest.day.isoformat(),
+                    "dimension": a.dimension,
+                    "key": a.key,
+                    "product_name": a.product_name,
+                    "severity": a.severity,
+                    "return_rate": a.return_rate,
+                    "baseline_rate": a.baseline_rate,
+                    "lift": a.lift,
+                    "order_lines": a.order_lines,
+                    "returns": a.returns,
+                    "expected_returns": a.expected_returns,
+                    "extra_returns": a.extra_returns,
+                    "p_value": a.p_value,
+                    "reason": a.reason,
+                    "explained_by": a.explained_by,
+                    "top_reasons": [{"reason": r, "count": n} for r, n in a.top_reasons],
+                    "top_carriers": [{"carrier": c, "count": n} for c, n in a.top_carriers],
+                    "dedup_key": f"{digest.shop_id}|{digest.day.isoformat()}|{a.slice_id}",
+                }
+                for a in digest.anomalies
+            ],
+            "summary": {
+                "return_rate": headline.return_rate if headline else None,
+                "baseline_rate": headline.baseline_rate if headline else None,
+                "order_lines": headline.order_lines if headline else None,
+                "returns": headline.returns if headline else None,
+                "anomalies": len(digest.anomalies),
+                "spikes": len(digest.spikes) + digest.more,
+                "slices": list(digest.slices),
+            },
+            "failure": (
+                {"what_failed": digest.failure[0], "what_to_do": digest.failure[1]}
+                if digest.failure
+                else None
+            ),
+            "attachments": [
+                {"kind": a.kind, "url": a.url, "title": a.title} for a in digest.attachments
+            ],
+        }
+        return [Message(doc.title, 1, 1, payload)]
+
+    def prepare(self, payload, now):
+        body = to_json(payload)
+        headers = {"Content-Type": JSON_CONTENT_TYPE}
+        if self.secret:
+            timestamp = int(now)
+            headers["X-Returnwatch-Timestamp"] = str(timestamp)
+            headers["X-Returnwatch-Signature"] = generic_sign(self.secret, timestamp, body)
+        return HttpRequest(self.url, body, headers)
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {
+    "feishu": FeishuChannel,
+    "lark": FeishuChannel,
+    "dingtalk": DingTalkChannel,
+    "wecom": WeComChannel,
+    "slack": SlackChannel,
+    "generic": GenericChannel,
+}
+
+
+def make_channel(settings: ChannelSettings) -> Channel:
+    return CHANNEL_TYPES[settings.type](settings)
+
+
+def channel_settings(settings: Settings, name: str) -> ChannelSettings:
+    for channel in settings.alerts.channels:
+        if channel.name == name:
+            return channel
+    configured = ", ".join(c.name for c in settings.alerts.channels) or "none"
+    raise UnknownChannelError(
+        f"no channel named {name!r} in [[alerts.channels]] (configured: {configured})"
+    )
+
+
+def channels_for(settings: Settings, shop_id: str) -> list[ChannelSettings]:
+    """The channels a shop's alerts go to: the channel's `shops` filter, and the shop's own
+    `[[shops]] channels` list when it has one."""
+    named: list[str] | None = None
+    for shop in settings.shops:
+        if shop.shop_id == shop_id:
+            named = shop.channels
+    return [
+        c
+        for c in settings.alerts.channels
+        if (c.shops is None or shop_id in c.shops) and (named is None or c.name in named)
+    ]
+
+
+def send_test_message(
+    settings: Settings,
+    channel_name: str,
+    *,
+    session: Any = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    day: date | None = None,
+):
+    """Send a sample digest (marked as a test) straight to one channel, bypassing the outbox.
+
+    Returns the `DeliveryOutcome` of the last part sent (ok, attempts, error). Raises
+    UnknownChannelError for a name that is not configured.
+    """
+    from returnwatch.alerts.sender import Deliverer  # sender imports this module
+
+    config = channel_settings(settings, channel_name)
+    channel = make_channel(config)
+    digest = sample_digest(settings, config, day or date.fromtimestamp((clock or time.time)()))
+    deliverer = Deliverer(settings.alerts, session=session, clock=clock, sleep=sleep)
+    outcome = None
+    for message in channel.render(digest, dedup_key="test"):
+        outcome = deliverer.deliver(channel, message.payload)
+        if not outcome.ok:
+            break
+    return outcome

@@ -1,0 +1,128 @@
+"""From anomalies to a digest and its words: folding, ranking, reasons, filters, numbers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from returnwatch.alerts.digest import (
+    Headline,
+    Night,
+    Spike,
+    change,
+    count,
+    digest_for_channel,
+    load_night,
+    pct,
+    render,
+)
+from returnwatch.settings import ChannelSettings
+
+CHANNEL = ChannelSettings(name="c", type="wecom", url="http://127.0.0.1:1/x")
+
+
+def test_numbers_are_formatted_for_people():
+    assert pct(0.18512) == "18.5%"
+    assert count(1234) == "1,234"
+    assert count(9.84) == "9.8"
+    assert count(16.2) == "16"
+    assert change("zh", 0.35, 0.08) == "+338%"
+    assert change("en", 0.05, 0.0) == "baseline 0"
+
+
+def test_a_night_reads_headline_anomalies_reasons_carriers_and_product_name(con, kit, settings):
+    kit.add_headline(con)
+    kit.add_anomaly(con, "sku", "111", extra_returns=54.0, severity="critical")
+    kit.add_refunds(
+        con, "111", "广东省", {"尺码不合适": 5, "质量问题": 3, "不想要了": 2, "其他": 1}
+    )
+    kit.add_refunds(con, "111", "广东省", {"尺码不合适": 2}, carrier="圆通速递")
+    # refunds of another day and an exchange do not count
+    kit.add_refunds(con, "111", "广东省", {"质量问题": 9}, day=date(2026, 8, 13))
+    kit.add_refunds(con, "111", "广东省", {"质量问题": 9}, refund_type="exchange")
+
+    night = load_night(con, settings, kit.SHOP, kit.NIGHT)
+
+    assert night.headline == Headline(0.098, 0.061, 1234, 121)
+    (spike,) = night.anomalies
+    assert spike.product_name == "加绒卫衣"
+    assert spike.top_reasons == (("尺码不合适", 7), ("质量问题", 3), ("不想要了", 2))
+    assert spike.top_carriers == (("中通快递", 11), ("圆通速递", 2))
+
+
+def test_explained_slices_fold_under_the_spike_that_explains_them(con, kit, settings):
+    kit.add_anomaly(con, "sku", "111", extra_returns=50.0, severity="critical")
+    kit.add_anomaly(con, "region", "广东省", extra_returns=30.0, explained_by="sku:111")
+    kit.add_anomaly(con, "shop", "*", extra_returns=45.0, explained_by="region:广东省")
+    kit.add_anomaly(con, "region", "浙江省", extra_returns=70.0)
+
+    digest = digest_for_channel(load_night(con, settings, kit.SHOP, kit.NIGHT), CHANNEL, settings)
+
+    assert [s.slice_id for s in digest.spikes] == ["region:浙江省", "sku:111"]
+    assert [r.slice_id for r in digest.spikes[1].related] == ["shop:*", "region:广东省"]
+    assert digest.slices == ("region:浙江省", "sku:111")
+    text = render(digest).text()
+    assert text.count("广东省") == 1  # said once, under the SKU
+    assert "同时带动：全店（+200%）、广东省（+200%）" in text
+
+
+def test_a_slice_whose_explanation_is_filtered_out_says_what_explains_it(con, kit, settings):
+    kit.add_anomaly(con, "sku", "111", severity="info")
+    kit.add_anomaly(con, "region", "广东省", severity="warning", explained_by="sku:111")
+    channel = CHANNEL.model_copy(update={"min_severity": "warning"})
+
+    digest = digest_for_channel(load_night(con, settings, kit.SHOP, kit.NIGHT), channel, settings)
+
+    assert [s.slice_id for s in digest.spikes] == ["region:广东省"]
+    assert "主要来自：SKU 111" in render(digest).text()
+
+
+def test_channel_filters_and_a_quiet_night(con, kit, settings):
+    kit.add_anomaly(con, "sku", "111", severity="warning")
+    night = load_night(con, settings, kit.SHOP, kit.NIGHT)
+
+    regions_only = CHANNEL.model_copy(update={"dimensions": ["region"]})
+    assert digest_for_channel(night, regions_only, settings) is None
+    critical_only = CHANNEL.model_copy(update={"min_severity": "critical"})
+    assert digest_for_channel(night, critical_only, settings) is None
+
+    loud = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"send_all_clear": True})}
+    )
+    all_clear = digest_for_channel(night, critical_only, loud)
+    assert all_clear.kind == "all_clear"
+    assert render(all_clear).title == "退货率正常 · demo-shop · 2026-08-14"
+
+
+def test_at_most_max_spikes_then_and_n_more(settings):
+    spikes = tuple(
+        Spike("sku", f"{i:03}", "warning", 0.3, 0.1, 2.0, 100, 30, 10.0, float(i), 1e-5, "r", None)
+        for i in range(1, 14)
+    )
+    night = Night("demo-shop", date(2026, 8, 14), None, spikes)
+
+    digest = digest_for_channel(night, CHANNEL, settings)
+    rendered = render(digest)
+
+    assert len(rendered.sections) == 10
+    assert rendered.sections[0].lines[0].startswith("1. 🟠 警告 · SKU 013")
+    assert rendered.outro == ("还有 3 个异常未列出",)
+    assert "13 个异常" in rendered.intro[-1]
+    assert len(digest.slices) == 13  # the dedup content covers the ones not shown too
+
+
+def test_english_and_chinese_wording(con, kit, settings):
+    kit.add_headline(con)
+    kit.add_anomaly(
+        con, "region", "广东省", severity="critical", return_rate=0.185, baseline_rate=0.1
+    )
+    night = load_night(con, settings, kit.SHOP, kit.NIGHT)
+
+    zh = render(digest_for_channel(night, CHANNEL, settings))
+    en = render(digest_for_channel(night, CHANNEL.model_copy(update={"language": "en"}), settings))
+
+    assert zh.title == "退货率异常 · demo-shop · 2026-08-14"
+    assert zh.intro[0] == "全店退货率 9.8%，基线 6.1%（+61%）"
+    assert zh.sections[0].lines[:2] == ("1. 🔴 严重 · 广东省", "退货率 18.5%，基线 10.0%（+85%）")
+    assert en.title == "Return-rate alert · demo-shop · 2026-08-14"
+    assert en.sections[0].lines[0] == "1. 🔴 critical · Region 广东省"
+    assert all(len(line) < 60 for line in zh.text().splitlines())  # phone-width lines
