@@ -98,7 +98,7 @@ class Digest:
     headline: Headline | None = None
     spikes: tuple[Spike, ...] = ()  # primary spikes shown, ranked by extra returns
     more: int = 0  # primary spikes left out ("and N more")
-    anomalies: tuple[Spike, ...] = ()  # every anomaly the channel accepts (machine receivers)
+    anomalies: tuple[Spike, ...] = ()  # every anomaly the channel accepts, by extra returns
     slices: tuple[str, ...] = ()  # every primary slice, shown or not: the dedup content
     is_update: bool = False  # a newer version of a digest already sent for this night
     is_test: bool = False
@@ -233,7 +233,7 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         kind="digest",
         spikes=tuple(primaries[: alerts.max_spikes]),
         more=max(0, len(primaries) - alerts.max_spikes),
-        anomalies=tuple(accepted),
+        anomalies=tuple(sorted(accepted, key=_impact, reverse=True)),
         slices=tuple(sorted(p.slice_id for p in primaries)),
         **common,
     )
