@@ -228,7 +228,9 @@ def send_pending(
             summary.failed += 1
             summary.errors.append(f"{name}: {error}")
             continue
-        channel = channels.setdefault(name, make_channel(config))
+        if name not in channels:
+            channels[name] = make_channel(config)
+        channel = channels[name]
         outcome = deliverer.deliver(channel, json.loads(payload))
         if outcome.ok:
             status = "sent"
