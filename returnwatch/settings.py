@@ -85,6 +85,10 @@ class AlertSettings(BaseModel):
     # A Retry-After (or a platform's own throttling) asking for a longer wait than this
     # ends the channel's turn in this run; its rows stay pending for the next run.
     max_wait_seconds: float = 300.0
+    # Nights more than this many days older than the newest night being enqueued get no
+    # digest: a first import or a late correction re-detects weeks of history, and those
+    # nights must not flood the chat. Catch-up nights within it each get their own digest.
+    catch_up_days: int = 7
     # Spikes listed in a digest before "and N more" (ranked by extra returns).
     max_spikes: int = 10
     # Top 售后原因 and carriers shown per spike.

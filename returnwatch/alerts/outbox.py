@@ -14,14 +14,17 @@ content is a hash of the kind and the primary slices it reports. Enqueueing a ni
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 from returnwatch.alerts.channels import channels_for, make_channel, to_json
 from returnwatch.alerts.digest import Digest, digest_for_channel, failure_digest, load_night
 from returnwatch.settings import ChannelSettings, Settings
+
+log = logging.getLogger(__name__)
 
 NIGHT = "night"  # digests and all-clears of one night supersede each other
 FAILURE = "failure"
@@ -60,13 +63,24 @@ def enqueue_digests(
     """Queue one digest per night and matching channel for `shop_id`; returns rows added.
 
     Runs inside the caller's transaction (the one that wrote the anomalies): it neither
-    begins nor commits. Nights are queued oldest first, so catch-up nights arrive in order.
+    begins nor commits. Nights are queued oldest first, so catch-up nights arrive in order;
+    nights older than `catch_up_days` before the newest one are history, not news, and are
+    skipped.
     """
     channels = channels_for(settings, shop_id)
-    if not channels:
+    if not channels or not days:
         return 0
+    horizon = max(days) - timedelta(days=settings.alerts.catch_up_days)
+    recent = sorted({day for day in days if day >= horizon})
+    if len(recent) < len(set(days)):
+        log.info(
+            "%s: %d night(s) before %s re-detected without a digest (older than catch_up_days)",
+            shop_id,
+            len(set(days)) - len(recent),
+            horizon,
+        )
     added = 0
-    for day in sorted(set(days)):
+    for day in recent:
         night = load_night(con, settings, shop_id, day)
         for channel in channels:
             digest = digest_for_channel(night, channel, settings)

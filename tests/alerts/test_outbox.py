@@ -3,7 +3,7 @@ re-run of a night adds nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -128,3 +128,16 @@ def test_failed_rows_can_be_put_back(con, kit, configured):
         ("ops-wecom", "pending"),
         ("ops-feishu", "failed"),
     ]
+
+
+def test_history_re_detected_by_a_first_import_does_not_flood_the_chat(con, kit, configured):
+    days = [date(2026, 7, 1) + timedelta(days=i) for i in range(45)]  # through 2026-08-14
+    for day in days:
+        kit.add_anomaly(con, "sku", "111", day=day, severity="critical")
+
+    enqueue_digests(con, configured, kit.SHOP, days)
+
+    nights = [
+        d for (d,) in con.execute("SELECT DISTINCT day FROM alert_outbox ORDER BY day").fetchall()
+    ]
+    assert nights == [date(2026, 8, 7) + timedelta(days=i) for i in range(8)]  # catch_up_days = 7

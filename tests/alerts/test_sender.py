@@ -203,7 +203,7 @@ def test_many_nights_to_one_dingtalk_bot_are_paced(con, kit, receiver, settings,
         type="dingtalk",
         url=receiver.url("/dingtalk/robot/send?access_token=abc123456"),
     )
-    configured = kit.with_channels(settings, [ding])
+    configured = kit.with_channels(settings, [ding], catch_up_days=31)
     enqueue_digests(con, configured, kit.SHOP, days)
 
     summary = send_pending(con, configured, clock=clock, sleep=clock.sleep)
