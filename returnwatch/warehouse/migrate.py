@@ -32,21 +32,24 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    return int(row[0]) if row else 0
+    return {int(r[0]) for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
-    """Bring the schema up to date; returns the migrations it applied."""
+    """Apply every migration not yet recorded, in version order; returns those applied.
+
+    Missing versions are applied even below the newest recorded one, so migrations
+    developed side by side on branches land whatever order they merge in.
+    """
     applied = []
-    version = current_version(con)
+    done = applied_versions(con)
     for migration in available_migrations():
-        if migration.version <= version:
+        if migration.version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
