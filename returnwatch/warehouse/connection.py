@@ -9,6 +9,11 @@ import duckdb
 from returnwatch.settings import Settings
 from returnwatch.warehouse.migrate import migrate
 
+# Files DuckDB 2.0 creates in its default format cannot be opened by DuckDB 1.x, which
+# analysts' tools (DBeaver drivers, older CLIs, notebooks) often still ship. A warehouse
+# created with this setting stays readable by DuckDB >= 1.2.
+STORAGE_COMPATIBILITY = "v1.2.0"
+
 
 def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-write connection to the warehouse, migrated to the newest schema.
@@ -18,7 +23,10 @@ def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyC
     """
     db_path = Path(path or settings.db)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": settings.memory_limit}
+    config = {
+        "memory_limit": settings.memory_limit,
+        "storage_compatibility_version": STORAGE_COMPATIBILITY,
+    }
     if settings.threads:
         config["threads"] = settings.threads
     con = duckdb.connect(str(db_path), config=config)
