@@ -95,7 +95,7 @@ def import_(
             result = import_file(con, settings, path, shop_id=shop, progress=progress)
         results.append(result)
         style = {"loaded": "green", "skipped": "dim", "refused": "bold red"}[result.status]
-        console.print(result.line(), style=style, highlight=False, soft_wrap=True)
+        console.print(result.line(), style=style, highlight=False, markup=False, soft_wrap=True)
     con.close()
     if not results:
         err_console.print("no CSV or XLSX files found in the paths given")
@@ -150,6 +150,80 @@ def validation_show(
         console.print(
             f"  {mark} {r.expectation_config.type} {r.expectation_config.kwargs} unexpected={unexpected}"
         )
+
+
+alerts_app = typer.Typer(help="Chat alerts: the outbox and its delivery.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("send")
+def alerts_send(
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Also retry rows that failed for good.")
+    ] = False,
+) -> None:
+    """Deliver pending alerts (what a crashed run or a down channel left behind)."""
+    from returnwatch.alerts.outbox import retry_failed as requeue_failed
+    from returnwatch.alerts.sender import send_pending
+    from returnwatch.warehouse.connection import connect
+
+    con = connect(_settings())
+    if retry_failed:
+        console.print(f"{requeue_failed(con)} failed alert(s) queued again")
+    summary = send_pending(con, _settings())
+    con.close()
+    console.print(
+        f"sent {summary.sent}, failed {summary.failed}, still pending {summary.pending}",
+        highlight=False,
+    )
+    for error in summary.errors:
+        err_console.print(f"  {error}", highlight=False)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    day: Annotated[str | None, typer.Option(help="Only this night (YYYY-MM-DD).")] = None,
+) -> None:
+    """List the alert outbox: what was (or will be) sent where, and how it went."""
+    from rich.table import Table
+
+    from returnwatch.alerts.outbox import list_alerts
+    from returnwatch.warehouse.connection import connect
+
+    con = connect(_settings())
+    records = list_alerts(con, _parse_day(day) if day else None)
+    con.close()
+    table = Table("id", "night", "shop", "channel", "part", "status", "tries", "title / error")
+    for r in records:
+        detail = r.title if not r.last_error else f"{r.title}\n[red]{r.last_error}[/red]"
+        table.add_row(
+            str(r.alert_id), str(r.day), r.shop_id, r.channel, f"{r.part}/{r.parts}",
+            r.status, str(r.attempts), detail,
+        )  # fmt: skip
+    console.print(table if records else "the outbox is empty")
+
+
+@alerts_app.command("test")
+def alerts_test(
+    channel: Annotated[str, typer.Argument(help="A channel name from [[alerts.channels]].")],
+) -> None:
+    """Send a sample digest to one channel, to check its URL, secret and keyword settings."""
+    from returnwatch.alerts.channels import UnknownChannelError, send_test_message
+
+    try:
+        outcome = send_test_message(_settings(), channel)
+    except UnknownChannelError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(2) from exc
+    if outcome is not None and outcome.ok:
+        console.print(f"sample sent to {channel} ({outcome.attempts} attempt(s))")
+        return
+    err_console.print(
+        f"sending to {channel} failed: {outcome.error if outcome else 'nothing sent'}"
+    )
+    raise typer.Exit(1)
 
 
 def _parse_day(value: str) -> dt.date:

@@ -246,6 +246,11 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "orders": tuple(f.name for f in CANONICAL_ORDERS.fields),
     "refunds": tuple(f.name for f in CANONICAL_REFUNDS.fields),
 }
+# What the loader writes: the canonical fields plus each enum's label as the file had it.
+LOADED_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: fields + tuple(f"{f.name}_raw" for f in CANONICAL[kind].fields if f.kind == "enum")
+    for kind, fields in TABLE_FIELDS.items()
+}
 TABLE_KEYS: dict[str, str] = {"orders": "line_id", "refunds": "refund_id"}
 
 

@@ -147,6 +147,8 @@ def normalized_columns(profile: Profile, present: set[str]) -> list[str]:
             # Numbers get their typed column from typed_columns(), NULL from NULL text.
             absent = name + "__text" if _numeric(name, profile) else name
             exprs.append(f"NULL::VARCHAR AS {q(absent)}")
+            if canonical_kind(profile.kind, name) == "enum":
+                exprs.append(f"NULL::VARCHAR AS {q(name + '_raw')}")
             continue
         if f.kind in ("id",):
             exprs.append(f"{_clean_id(src)} AS {q(name)}")
@@ -156,6 +158,7 @@ def normalized_columns(profile: Profile, present: set[str]) -> list[str]:
             exprs.append(f"{_clean_timestamp(src)} AS {q(name)}")
         elif f.kind == "enum":
             exprs.append(f"{_enum(f, src)} AS {q(name)}")
+            exprs.append(f"{_clean_text(src)} AS {q(name + '_raw')}")
         elif f.kind == "carrier":
             exprs.append(f"{_carrier(src)} AS {q(name)}")
         elif f.kind in ("int", "money"):

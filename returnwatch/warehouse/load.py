@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from returnwatch.transforms.profiles import TABLE_FIELDS, TABLE_KEYS, Profile, ProfileMatch
+from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
 from returnwatch.transforms.rules import RULES
 from returnwatch.transforms.staging import SOURCE_PREFIX, lit, load_value_sql, q
 
@@ -111,13 +111,16 @@ def _mark_dirty_days(
         "SELECT shop_id, old_day FROM _changed WHERE old_day IS NOT NULL",
     ]
     if kind == "orders":
-        days.append("""
-            SELECT r.shop_id, r.requested_at::DATE
-            FROM refund_records AS r
-            JOIN _changed AS c
-              ON c.shop_id = r.shop_id AND (r.line_id = c.key OR r.order_id = c.order_id)
-            WHERE r.province IS NULL
-        """)
+        # Two equi-joins, not one join ON (line OR order): DuckDB turns an OR condition
+        # into a nested loop (seconds for a month of orders against a month of refunds).
+        for refund_col, changed_col in (("line_id", "key"), ("order_id", "order_id")):
+            days.append(f"""
+                SELECT r.shop_id, r.requested_at::DATE
+                FROM refund_records AS r
+                JOIN _changed AS c
+                  ON c.shop_id = r.shop_id AND r.{refund_col} = c.{changed_col}
+                WHERE r.province IS NULL
+            """)
     con.execute(f"""
         INSERT INTO dirty_days
         SELECT DISTINCT shop_id, day, {batch_id}, now()::TIMESTAMP
@@ -138,7 +141,7 @@ def load_checked(
     kind = match.profile.kind
     target = TARGET_TABLES[kind]
     key = TABLE_KEYS[kind]
-    fields = TABLE_FIELDS[kind]
+    fields = LOADED_FIELDS[kind]
     reason_sql, column_sql = _reason_sql(match.profile)
 
     con.execute("BEGIN TRANSACTION")
