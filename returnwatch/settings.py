@@ -30,17 +30,51 @@ PII_SECRET_FILE = ".returnwatch_pii_secret"
 
 
 class DetectionSettings(BaseModel):
-    """`[detection]`: the spike rule and what makes an alert worth a phone buzz."""
+    """`[detection]`: the spike rule and what makes an alert worth a phone buzz.
 
+    docs/detection.md defines every number below and how the default detector uses it.
+    """
+
+    # "literal": anomalies are exactly the literal rule's slice-days. "default": the rule is
+    # a necessary condition and a count test with false-discovery control decides.
     mode: Literal["default", "literal"] = "default"
-    window_days: int = 28
-    min_history_days: int = 14
-    lift_threshold: float = 0.20
-    # The statistical layer of the default mode (ignored in literal mode).
-    min_order_lines: int = 30
-    min_extra_returns: float = 3.0
-    fdr_alpha: float = 0.01
-    dimensions: list[str] = Field(default_factory=lambda: ["shop", "region", "sku"])
+    # The literal rule: baseline_rate = mean daily return rate of the previous window_days
+    # calendar days; it needs min_history_days of them; it fires when the rate exceeds the
+    # baseline by more than lift_threshold (0.20 = 20%).
+    window_days: int = Field(default=28, ge=1)
+    min_history_days: int = Field(default=14, ge=1)
+    lift_threshold: float = Field(default=0.20, ge=0)
+    # Slices tested; rates are always computed for all three.
+    dimensions: list[Literal["shop", "region", "sku"]] = Field(
+        default_factory=lambda: ["shop", "region", "sku"]
+    )
+    # --- The default detector (ignored in literal mode) ---
+    # Returns are requested 0..return_lag_days days after payment; expected returns follow
+    # the lag-weighted order lines of those days (the shop's lag profile, learnt from
+    # refunds linked to their order line; uniform when fewer than min_lag_refunds).
+    return_lag_days: int = Field(default=7, ge=0)
+    min_lag_refunds: int = Field(default=50, ge=1)
+    # Floor on volume: a slice is tested only when at least this many order lines a day
+    # (lag-weighted) feed its returns.
+    min_order_lines: float = Field(default=20.0, ge=0)
+    # Floor on impact: an alert has at least this many returns above expected.
+    min_extra_returns: float = Field(default=3.0, ge=0)
+    # Benjamini-Hochberg false-discovery rate over all slices tested in a shop that night.
+    fdr_alpha: float = Field(default=0.01, gt=0, lt=1)
+    # Baseline hygiene: a history day whose returns exceed its own expectation by
+    # screen_z standard deviations (and min_extra_returns) is left out of later baselines,
+    # so a spike does not hide the next weeks' spikes.
+    screen_z: float = Field(default=3.0, gt=0)
+    # Small slices borrow strength: prior_returns pseudo-returns at the shop's rate, and a
+    # dispersion pulled toward the dimension's pooled one with weight dispersion_prior.
+    prior_returns: float = Field(default=2.0, ge=0)
+    dispersion_prior: float = Field(default=20.0, ge=0)
+    # Severity by impact: extra returns as a share of the shop's expected returns that day,
+    # or in absolute numbers.
+    warning_share: float = Field(default=0.10, ge=0)
+    critical_share: float = Field(default=0.25, ge=0)
+    warning_extra_returns: float = Field(default=10.0, ge=0)
+    critical_extra_returns: float = Field(default=50.0, ge=0)
 
 
 class ChannelSettings(BaseModel):
@@ -115,11 +149,23 @@ class SourceSettings(BaseModel):
 
 
 class ShopSettings(BaseModel):
-    """One `[[shops]]` entry, for an agency running several shops from one config."""
+    """One `[[shops]]` entry, for an agency running several shops from one config.
+
+    Unset fields fall back to the top-level settings, except `inbox`: with several shops
+    each gets `<inbox>/<shop_id>` unless it names its own (a 抖店 export carries no shop id,
+    so two shops cannot share a folder). docs/orchestration.md, "Several shops".
+    """
 
     shop_id: str
     inbox: Path | None = None
+    # Only these channel names get this shop's digests; None = every channel.
     channels: list[str] | None = None
+    # The shop's own timezone, for "yesterday"; default the top-level `timezone`.
+    timezone: str | None = None
+    # The shop's own warehouse file (published file; its working file is derived as for
+    # `db`). Default: the shared `db`. Shops with their own files run in parallel on
+    # several workers; shops sharing one file take turns writing it.
+    db: Path | None = None
 
 
 class Settings(BaseSettings):
@@ -131,10 +177,20 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # The published warehouse analysts open; every write goes to `work_db` first and is
+    # then copied over this file atomically (docs/orchestration.md, "Publishing").
     db: Path = Path("data/returnwatch.duckdb")
+    # The private working file the writers use; default `<db dir>/.work/<db name>`.
+    work_db: Path | None = None
     shop_id: str = "default"
     timezone: str = "Asia/Shanghai"
     inbox: Path = Path("inbox")
+    # An inbox file is read only once its size and modification time have not changed for
+    # this many seconds, so a file still being copied in is left for the next run.
+    inbox_settle_seconds: float = Field(default=5.0, ge=0)
+    # How long a nightly run waits for the working file while another process (an import,
+    # another shop's run) writes it, before it fails and notifies.
+    warehouse_wait_seconds: float = Field(default=1800.0, ge=0)
     pii_secret: SecretStr | None = None
     memory_limit: str = "1GB"
     threads: int | None = None

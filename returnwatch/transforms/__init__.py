@@ -1,0 +1,1 @@
+"""Transforms: file staging, the importer rules, daily return rates and spike detection."""

@@ -1,0 +1,200 @@
+"""Exact daily return rates and their literal baselines, recomputed only where inputs changed.
+
+`daily_return_rates` is replaced day by day: the target days' rows are deleted and
+recomputed by one set-based statement (`sql/daily_return_rates.sql`) that reads only the
+order lines and refunds of those days and of the baseline window before them. A changed day
+feeds the baselines of the days after it, so every entry point widens the changed days by
+`feed_days(settings)` before recomputing; the work grows with the changed days, never with
+the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+
+import duckdb
+
+from returnwatch.settings import Settings
+
+RETURN_TYPES = ("return_refund", "refund_only")
+
+
+@cache
+def read_sql(name: str) -> str:
+    """The text of `returnwatch/transforms/sql/<name>.sql`."""
+    return (resources.files("returnwatch.transforms") / "sql" / f"{name}.sql").read_text(
+        encoding="utf-8"
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, or ROLLBACK and re-raise."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def feed_days(settings: Settings) -> int:
+    """How many days after a changed day can see the change.
+
+    The literal baseline of day D reads D-window_days … D-1. The default detector reaches
+    further back (docs/detection.md, "Incremental recomputation"): its clean baseline for D
+    reads the history days' own screening baselines, whose exposures read the lag profile
+    window and the return-lag days before them: 4 x window_days + return_lag_days.
+    """
+    detection = settings.detection
+    if detection.mode == "literal":
+        return detection.window_days
+    return 4 * detection.window_days + detection.return_lag_days
+
+
+def shop_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every shop with order lines or refunds in the warehouse."""
+    rows = con.execute(
+        "SELECT shop_id FROM order_lines UNION SELECT shop_id FROM refund_records ORDER BY 1"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def last_day(con: duckdb.DuckDBPyConnection, shop_id: str) -> date | None:
+    """The latest day with order lines, refunds or rates for the shop."""
+    row = con.execute(
+        """
+        SELECT max(day) FROM (
+            SELECT max(paid_at)::date AS day FROM order_lines WHERE shop_id = $shop_id
+            UNION ALL
+            SELECT max(requested_at)::date FROM refund_records WHERE shop_id = $shop_id
+            UNION ALL
+            SELECT max(day) FROM daily_return_rates WHERE shop_id = $shop_id
+        )
+        """,
+        {"shop_id": shop_id},
+    ).fetchone()
+    return row[0] if row else None
+
+
+def affected_days(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    changed: Iterable[date],
+) -> list[date]:
+    """The changed days and every day whose baselines they feed, up to the shop's last day."""
+    changed = sorted(set(changed))
+    if not changed:
+        return []
+    horizon = max(d for d in (last_day(con, shop_id), changed[-1]) if d is not None)
+    reach = feed_days(settings)
+    days: set[date] = set()
+    for day in changed:
+        end = min(day + timedelta(days=reach), max(horizon, day))
+        days.update(day + timedelta(days=i) for i in range((end - day).days + 1))
+    return sorted(days)
+
+
+def clusters(days: Iterable[date], gap: int) -> list[list[date]]:
+    """Sorted days split wherever two neighbours are more than `gap` days apart.
+
+    Each cluster is one statement whose reads span the cluster plus its look-back, so two
+    far-apart dirty days never make a statement scan the months between them.
+    """
+    out: list[list[date]] = []
+    for day in sorted(set(days)):
+        if out and (day - out[-1][-1]).days <= gap:
+            out[-1].append(day)
+        else:
+            out.append([day])
+    return out
+
+
+def date_range(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def recompute_rates(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, days: list[date]
+) -> None:
+    """Replace the rows of exactly these days (no widening), inside the caller's transaction."""
+    window = settings.detection.window_days
+    sql = read_sql("daily_return_rates")
+    for group in clusters(days, window):
+        con.execute(
+            "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
+            "(SELECT unnest($days::DATE[]))",
+            {"shop_id": shop_id, "days": group},
+        )
+        con.execute(
+            f"INSERT INTO daily_return_rates BY NAME {sql}",
+            {"shop_id": shop_id, "days": group, "window_days": window},
+        )
+
+
+def refresh_rates(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    days: Iterable[date] | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[date]:
+    """Recompute `daily_return_rates` for the given days and/or the start–end range, and
+    for the days whose baselines they feed; returns the days recomputed (sorted).
+
+    Idempotent: the days' rows are replaced in one transaction.
+    """
+    changed = set(days or ())
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise ValueError("start and end go together")
+        changed.update(date_range(start, end))
+    targets = affected_days(con, settings, shop_id, changed)
+    if targets:
+        with transaction(con):
+            recompute_rates(con, settings, shop_id, targets)
+    return targets
+
+
+def consume_dirty_days(con: duckdb.DuckDBPyConnection, shop_id: str) -> list[date]:
+    """Read and delete the shop's dirty days, inside the caller's transaction.
+
+    Rows a concurrent load commits after this transaction began are invisible to it, so
+    they are neither read nor deleted: the next run picks them up.
+    """
+    rows = con.execute(
+        "SELECT DISTINCT day FROM dirty_days WHERE shop_id = $shop_id ORDER BY day",
+        {"shop_id": shop_id},
+    ).fetchall()
+    dirty = [row[0] for row in rows]
+    if dirty:
+        con.execute(
+            "DELETE FROM dirty_days WHERE shop_id = $shop_id AND day IN "
+            "(SELECT unnest($days::DATE[]))",
+            {"shop_id": shop_id, "days": dirty},
+        )
+    return dirty
+
+
+def refresh_dirty(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> list[date]:
+    """Recompute the rates the shop's last loads changed, and consume its dirty days.
+
+    Returns the days recomputed: the dirty days and the days whose baselines they feed
+    (the list to hand to `detection.detect_days`). Rates and the consumed dirty_days rows
+    commit together. `detection.detect_dirty` does this and the detection in one
+    transaction.
+    """
+    with transaction(con):
+        dirty = consume_dirty_days(con, shop_id)
+        targets = affected_days(con, settings, shop_id, dirty)
+        if targets:
+            recompute_rates(con, settings, shop_id, targets)
+    return targets
