@@ -111,6 +111,22 @@ def import_(
         raise typer.Exit(EXIT_REFUSED)
 
 
+@app.command()
+def detect(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    shop: Annotated[str | None, typer.Option(help="One shop; default every shop.")] = None,
+) -> None:
+    """Compute rates, baselines and anomalies for every day in a range (a backfill).
+
+    Recomputing a day replaces its rows. No chat message is sent.
+    """
+    from returnwatch.transforms.detection import run_detect
+
+    summary = run_detect(_settings(), _parse_day(start), _parse_day(end), shop_id=shop)
+    console.print(str(summary), highlight=False, markup=False)
+
+
 validation_app = typer.Typer(help="The validation contract (a Great Expectations suite).")
 app.add_typer(validation_app, name="validation")
 
