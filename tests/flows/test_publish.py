@@ -1,0 +1,199 @@
+"""Publishing the working file for analysts: atomic, checkpointed, readable by DuckDB 1.2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from returnwatch.warehouse.publish import (
+    WarehouseBusy,
+    ensure_working,
+    open_working,
+    publish,
+    working_path,
+)
+
+OLDEST_DUCKDB = "1.2.2"  # the minimum docs/orchestration.md promises analysts
+WHEEL_CACHE = Path(
+    os.environ.get("RETURNWATCH_TEST_CACHE", Path.home() / ".cache" / "returnwatch-tests")
+)
+
+
+def test_working_file_is_beside_the_published_one(settings):
+    assert working_path(settings) == settings.db.parent / ".work" / settings.db.name
+    own = settings.model_copy(update={"work_db": settings.db.parent / "elsewhere.duckdb"})
+    assert working_path(own) == settings.db.parent / "elsewhere.duckdb"
+
+
+def test_publish_copies_committed_work_and_leaves_no_wal(settings):
+    con = open_working(settings)
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
+    assert Path(str(working_path(settings)) + ".wal").exists()  # not yet checkpointed
+
+    published = publish(settings, con)  # the connection stays open meanwhile
+
+    assert published == settings.db
+    assert not Path(str(published) + ".wal").exists()
+    reader = duckdb.connect(str(published), read_only=True)
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 1000
+    reader.close()
+    con.close()
+    assert not list(published.parent.glob(".*.tmp"))
+
+
+def test_publish_replaces_the_file_a_reader_holds(settings):
+    con = open_working(settings)
+    con.execute("CREATE TABLE t (night INT)")
+    con.execute("INSERT INTO t VALUES (1)")
+    publish(settings, con)
+    reader = duckdb.connect(str(settings.db), read_only=True)
+
+    con.execute("INSERT INTO t VALUES (2)")
+    publish(settings, con)  # the reader's lock does not stop it
+
+    assert reader.execute("SELECT max(night) FROM t").fetchone()[0] == 1  # old night, whole
+    reader.close()
+    fresh = duckdb.connect(str(settings.db), read_only=True)
+    assert fresh.execute("SELECT max(night) FROM t").fetchone()[0] == 2
+    fresh.close()
+    con.close()
+
+
+def test_publish_without_a_connection_opens_and_closes_one(settings):
+    con = open_working(settings)
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    publish(settings)
+    reader = duckdb.connect(str(settings.db), read_only=True)
+    assert reader.execute("SELECT x FROM t").fetchone() == (1,)
+    reader.close()
+
+
+def test_a_warehouse_written_in_place_seeds_the_working_file(settings):
+    settings.db.parent.mkdir(parents=True)
+    old = duckdb.connect(str(settings.db))
+    old.execute("CREATE TABLE legacy AS SELECT 42 AS answer")
+    old.close()
+
+    con = open_working(settings)
+    assert con.execute("SELECT answer FROM legacy").fetchone() == (42,)
+    con.close()
+    assert ensure_working(settings) == working_path(settings)
+
+
+def test_a_busy_working_file_is_waited_for_then_refused(settings):
+    open_working(settings).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(working_path(settings))],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        slept: list[float] = []
+        now = [0.0]
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            now[0] += seconds
+
+        with pytest.raises(WarehouseBusy, match="held by another process"):
+            open_working(settings, wait_seconds=3, sleep=sleep, clock=lambda: now[0])
+        assert slept == [0.5, 1.0, 1.5]
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def _duckdb_1_2(tmp_path: Path) -> Path:
+    """DuckDB 1.2.2 unpacked into a folder for PYTHONPATH (a wheel is a zip), or skip."""
+    cache = WHEEL_CACHE / "wheels"
+    wheels = sorted(cache.glob(f"duckdb-{OLDEST_DUCKDB}-*.whl"))
+    if not wheels:
+        cache.mkdir(parents=True, exist_ok=True)
+        download = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                "--dest",
+                str(cache),
+                f"duckdb=={OLDEST_DUCKDB}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        wheels = sorted(cache.glob(f"duckdb-{OLDEST_DUCKDB}-*.whl"))
+        if download.returncode != 0 or not wheels:
+            pytest.skip(
+                f"cannot download duckdb=={OLDEST_DUCKDB} (no package registry?): "
+                f"{download.stderr.strip()[-300:]}"
+            )
+    target = tmp_path / "duckdb-old"
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        wheel.extractall(target)
+    return target
+
+
+@pytest.mark.slow
+def test_the_published_file_opens_in_duckdb_1_2(settings, tmp_path):
+    from returnwatch.warehouse.migrate import available_migrations
+
+    con = open_working(settings)  # the full schema, every view
+    con.execute(
+        "INSERT INTO daily_return_rates VALUES ('s', DATE '2026-08-14', 'shop', '*', 100, 9, "
+        "0.09, 0.06, 28, 0.5, now()::TIMESTAMP)"
+    )
+    publish(settings, con)
+    con.close()
+    old = _duckdb_1_2(tmp_path)
+
+    views = [
+        "v_daily_shop",
+        "v_top_return_skus",
+        "v_region_heatmap",
+        "v_refund_processing_time",
+        "v_refund_processing_daily",
+        "v_return_reasons",
+    ]
+    script = f"""
+import sys, duckdb
+assert duckdb.__version__ == {OLDEST_DUCKDB!r}, duckdb.__version__
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])
+print(con.execute("SELECT returns FROM v_daily_shop").fetchone()[0])
+for view in {views!r}:
+    con.execute(f"SELECT * FROM {{view}}").fetchall()
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": str(old)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(settings.db)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    newest = max(m.version for m in available_migrations())
+    assert done.stdout.split() == [str(newest), "9", "ok"]
