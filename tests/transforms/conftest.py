@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from returnwatch.settings import Settings
 from returnwatch.warehouse.connection import connect_memory
 
 ORDER_COLUMNS = (
@@ -45,3 +46,18 @@ def con():
     connection = connect_memory()
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def hand_settings() -> Settings:
+    """Literal mode on the hand-made shop: a 3-day window, 2 days of history needed."""
+    return Settings(detection={"mode": "literal", "window_days": 3, "min_history_days": 2})
+
+
+@pytest.fixture
+def hand_shop(con):
+    """The hand-made shop of hand_shop.py, loaded."""
+    from .hand_shop import orders_frame, refunds_frame
+
+    load_frames(con, orders_frame(), refunds_frame())
+    return con

@@ -1,0 +1,673 @@
+"""Spike detection: which slice-days of `daily_return_rates` become `anomalies`.
+
+Two modes (`[detection] mode`):
+
+- `literal`: exactly the rule "baseline_days >= min_history_days and return_rate >
+  (1 + lift_threshold) x baseline_rate", read from `daily_return_rates`.
+- `default`: the literal rule stays a necessary condition; on top, a slice-day must carry
+  at least `min_extra_returns` returns above its expected returns, be fed by at least
+  `min_order_lines` order lines a day, and be significant under a negative-binomial
+  upper-tail test whose p-values are controlled for false discoveries (Benjamini–Hochberg
+  at `fdr_alpha`) across every slice tested in the shop that night. Expected returns
+  follow the lag-weighted order lines feeding the day over a history cleared of earlier
+  spikes. A SKU spike that explains its region's or the shop's excess folds them in
+  (`explained_by`), so one cause is one alert.
+
+SQL (`sql/detection_features.sql`) builds the features set-based; this module adds the
+tail probabilities (scipy), the FDR step, the folding and the wording, then replaces the
+days' rows. docs/detection.md has the full method.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from returnwatch.settings import DetectionSettings, Settings
+from returnwatch.transforms.rates import (
+    affected_days,
+    clusters,
+    consume_dirty_days,
+    date_range,
+    feed_days,
+    read_sql,
+    recompute_rates,
+    refresh_rates,
+    shop_ids,
+    transaction,
+)
+
+OnAnomalies = Callable[[duckdb.DuckDBPyConnection, str, list[date]], None]
+
+ANOMALY_COLUMNS = [
+    "shop_id",
+    "day",
+    "dimension",
+    "key",
+    "return_rate",
+    "baseline_rate",
+    "lift",
+    "order_lines",
+    "returns",
+    "exposure_lines",
+    "detector_rate",
+    "expected_returns",
+    "extra_returns",
+    "dispersion",
+    "p_value",
+    "q_value",
+    "score",
+    "severity",
+    "explained_by",
+    "related",
+    "reason",
+    "mode",
+    "detected_at",
+]
+DIMENSION_ORDER = ("shop", "region", "sku")
+# "Exceeds" in the literal rule means by more than this: a rate equal to the threshold in
+# exact arithmetic must not fire or not depending on how a mean was summed.
+TIE_TOLERANCE = 1e-12
+MAX_SCORE = 50.0
+
+
+@dataclass
+class DetectionSummary:
+    """What one detection run did, for logs and the CLI."""
+
+    mode: str
+    days: list[date] = field(default_factory=list)
+    shops: list[str] = field(default_factory=list)
+    anomalies: int = 0
+    primary: int = 0
+    tested: int = 0
+    by_dimension: dict[str, int] = field(default_factory=dict)
+    by_severity: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: DetectionSummary) -> DetectionSummary:
+        return DetectionSummary(
+            mode=self.mode,
+            days=sorted(set(self.days) | set(other.days)),
+            shops=sorted(set(self.shops) | set(other.shops)),
+            anomalies=self.anomalies + other.anomalies,
+            primary=self.primary + other.primary,
+            tested=self.tested + other.tested,
+            by_dimension=dict(Counter(self.by_dimension) + Counter(other.by_dimension)),
+            by_severity=dict(Counter(self.by_severity) + Counter(other.by_severity)),
+        )
+
+    def __str__(self) -> str:
+        if self.days:
+            span = f"{self.days[0]}..{self.days[-1]}" if len(self.days) > 1 else f"{self.days[0]}"
+        else:
+            span = "no days"
+        dims = ", ".join(f"{d} {self.by_dimension.get(d, 0)}" for d in DIMENSION_ORDER)
+        sev = ", ".join(
+            f"{s} {self.by_severity[s]}"
+            for s in ("critical", "warning", "info")
+            if self.by_severity.get(s)
+        )
+        shops = f"{len(self.shops)} shop{'s' if len(self.shops) != 1 else ''}"
+        text = (
+            f"{self.mode} detection, {len(self.days)} days ({span}), {shops}: "
+            f"{self.anomalies} anomalies, {self.primary} primary ({dims})"
+        )
+        if sev:
+            text += f"; {sev}"
+        if self.mode == "default":
+            text += f"; {self.tested} slice-days tested"
+        return text
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+
+
+def detect_days(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    days: list[date],
+    *,
+    on_anomalies: OnAnomalies | None = None,
+) -> DetectionSummary:
+    """Replace the anomalies of these days for one shop, in one transaction.
+
+    Reads `daily_return_rates`, which must be current for the days and the
+    `rates.feed_days(settings)` days before them (what `refresh_rates`/`refresh_dirty`
+    keep). If given, `on_anomalies(con, shop_id, days)` runs inside the same transaction
+    before COMMIT, so whatever it writes (the alerts outbox) commits with the anomalies.
+    """
+    days = sorted(set(days))
+    with transaction(con):
+        summary = detect_in_transaction(con, settings, shop_id, days)
+        if on_anomalies is not None:
+            on_anomalies(con, shop_id, days)
+    return summary
+
+
+def detect_dirty(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    *,
+    on_anomalies: OnAnomalies | None = None,
+) -> DetectionSummary:
+    """The nightly increment in one transaction: consume the shop's dirty days, recompute
+    the rates they feed, detect those days, run `on_anomalies`, COMMIT.
+
+    A crash anywhere leaves the dirty days in place for the next run.
+    """
+    with transaction(con):
+        dirty = consume_dirty_days(con, shop_id)
+        days = affected_days(con, settings, shop_id, dirty)
+        if days:
+            recompute_rates(con, settings, shop_id, days)
+        summary = detect_in_transaction(con, settings, shop_id, days)
+        if on_anomalies is not None:
+            on_anomalies(con, shop_id, days)
+    return summary
+
+
+def run_detect(
+    settings: Settings, start: date, end: date, shop_id: str | None = None
+) -> DetectionSummary:
+    """`returnwatch detect --start --end`: a backfill of rates, baselines and anomalies.
+
+    For each shop (all shops in the warehouse when shop_id is None): recompute the rates
+    of start..end, of the days before it that its baselines read and of the days after it
+    that read its rates, then detect every day of start..end. No chat message is sent.
+    """
+    from returnwatch.warehouse.connection import connect
+
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    con = connect(settings)
+    try:
+        shops = [shop_id] if shop_id is not None else shop_ids(con)
+        days = date_range(start, end)
+        summary = DetectionSummary(mode=settings.detection.mode, days=days)
+        for shop in shops:
+            backfill_rates(con, settings, shop, start, end)
+            summary = summary.merge(detect_days(con, settings, shop, days))
+        return summary
+    finally:
+        con.close()
+
+
+def backfill_rates(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, start: date, end: date
+) -> list[date]:
+    """Recompute the rates detection of start..end reads, and the days start..end feeds."""
+    history_start = start - timedelta(days=feed_days(settings))
+    return refresh_rates(con, settings, shop_id, start=history_start, end=end)
+
+
+def detect_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    days: list[date],
+    *,
+    detected_at: datetime | None = None,
+) -> DetectionSummary:
+    """Replace the anomalies of `days` for one shop; the caller owns the transaction."""
+    detection = settings.detection
+    detected_at = detected_at or datetime.now()
+    summary = DetectionSummary(mode=detection.mode, days=list(days), shops=[shop_id])
+    if not days:
+        return summary
+    frames = []
+    for group in clusters(days, feed_days(settings)):
+        if detection.mode == "literal":
+            frame = literal_anomalies(con, detection, shop_id, group)
+        else:
+            frame, tested = default_anomalies(con, detection, shop_id, group)
+            summary.tested += tested
+        frames.append(frame)
+    anomalies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    con.execute(
+        "DELETE FROM anomalies WHERE shop_id = $shop_id AND day IN (SELECT unnest($days::DATE[]))",
+        {"shop_id": shop_id, "days": days},
+    )
+    if len(anomalies):
+        anomalies["mode"] = detection.mode
+        anomalies["detected_at"] = pd.Timestamp(detected_at)
+        anomalies = anomalies[ANOMALY_COLUMNS]
+        con.register("_rw_new_anomalies", anomalies)
+        try:
+            con.execute("INSERT INTO anomalies BY NAME SELECT * FROM _rw_new_anomalies")
+        finally:
+            con.unregister("_rw_new_anomalies")
+        summary.anomalies = len(anomalies)
+        summary.primary = int(anomalies["explained_by"].isna().sum())
+        summary.by_dimension = anomalies["dimension"].value_counts().to_dict()
+        summary.by_severity = anomalies["severity"].value_counts().to_dict()
+    return summary
+
+
+# --------------------------------------------------------------------------------------
+# Literal mode
+
+
+def literal_anomalies(
+    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
+) -> pd.DataFrame:
+    frame = con.execute(
+        read_sql("literal_anomalies"),
+        {
+            "shop_id": shop_id,
+            "days": days,
+            "dimensions": list(detection.dimensions),
+            "min_history_days": detection.min_history_days,
+            "lift_threshold": detection.lift_threshold,
+            "tie_tolerance": TIE_TOLERANCE,
+        },
+    ).df()
+    frame["exposure_lines"] = np.nan
+    frame["detector_rate"] = np.nan
+    frame["dispersion"] = np.nan
+    frame["p_value"] = np.nan
+    frame["q_value"] = np.nan
+    frame["score"] = np.nan
+    frame["explained_by"] = None
+    frame["related"] = [[] for _ in range(len(frame))]
+    frame["severity"] = severities(frame, detection)
+    frame["reason"] = [literal_reason(row, detection) for row in frame.itertuples()]
+    return frame
+
+
+def literal_reason(row, detection: DetectionSettings) -> str:
+    factor = 1 + detection.lift_threshold
+    lift = "new returns" if _missing(row.lift) else f"{row.lift:+.0%}"
+    return (
+        f"return rate {row.return_rate:.1%} > {factor:g} x baseline {row.baseline_rate:.1%} "
+        f"({lift}; {row.returns} returns / {row.order_lines} order lines, "
+        f"baseline over {row.baseline_days} days)"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Default mode
+
+
+def default_anomalies(
+    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
+) -> tuple[pd.DataFrame, int]:
+    """The default detector's anomalies for one cluster of days, and how many slice-days
+    it tested."""
+    features = con.execute(
+        read_sql("detection_features"),
+        {
+            "shop_id": shop_id,
+            "days": days,
+            "dimensions": list(detection.dimensions),
+            "window_days": detection.window_days,
+            "lag_days": detection.return_lag_days,
+            "min_lag_refunds": detection.min_lag_refunds,
+            "min_history_days": detection.min_history_days,
+            "lift_threshold": detection.lift_threshold,
+            "min_extra_returns": detection.min_extra_returns,
+            "screen_z": detection.screen_z,
+        },
+    ).df()
+    scored = score(features, detection)
+    tested = int(scored["is_tested"].sum())
+    flagged = scored[scored["is_anomaly"]].copy()
+    if len(flagged):
+        skus = flagged.loc[flagged["dimension"] == "sku", "key"].unique().tolist()
+        breakdown = pd.DataFrame(columns=["day", "key", "province", "returns"])
+        if skus:
+            breakdown = con.execute(
+                read_sql("sku_region_returns"),
+                {"shop_id": shop_id, "days": days, "skus": skus},
+            ).df()
+        flagged = fold(flagged, breakdown, detection)
+    flagged["severity"] = severities(flagged, detection)
+    flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
+    return flagged, tested
+
+
+def score(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
+    """Expected returns, dispersion, p-values and the FDR decision for every slice-day.
+
+    Pure: takes `detection_features` rows, returns them with the test's columns added
+    (`expected_returns`, `dispersion`, `is_tested`, `is_candidate`, `p_value`, `q_value`,
+    `is_anomaly`, …). docs/detection.md derives each step.
+    """
+    f = features.copy()
+    _expectation(f, detection)
+    f["is_tested"] = (
+        (f["history_days"] >= detection.min_history_days)
+        & (f["baseline_days"] >= detection.min_history_days)
+        & (f["exposure_lines"] >= detection.min_order_lines)
+        & (f["order_lines"] > 0)
+        & np.isfinite(f["expected_returns"])
+    )
+    _dispersion(f, detection)
+
+    factor = 1 + detection.lift_threshold
+    literal = (f["baseline_days"] >= detection.min_history_days) & (
+        f["return_rate"] - factor * f["baseline_rate"] > TIE_TOLERANCE
+    )
+    f["is_candidate"] = (
+        f["is_tested"]
+        & literal.fillna(False)
+        & (f["extra_returns"] >= detection.min_extra_returns)
+        & (f["returns"] > factor * f["expected_returns"])
+    )
+    p = np.full(len(f), np.nan)
+    cand = f["is_candidate"].to_numpy(bool)
+    p[cand] = upper_tail(
+        f["returns"].to_numpy(float)[cand],
+        f["expected_returns"].to_numpy(float)[cand],
+        f["_c"].to_numpy(float)[cand],
+    )
+    f["p_value"] = p
+    f["q_value"] = benjamini_hochberg(f)
+    f["is_anomaly"] = f["is_candidate"] & (f["q_value"] <= detection.fdr_alpha)
+    f["score"] = np.minimum(-np.log10(np.maximum(f["p_value"], 1e-300)), MAX_SCORE)
+    # The night's BH cut: the largest p-value it rejected (for re-testing folded counts).
+    cut = f[f["is_anomaly"]].groupby("day")["p_value"].max().rename("_p_cut")
+    f = f.join(cut, on="day")
+    # The shop's expected returns that day size every alert's impact (severity).
+    shop_exposure = f["shop_history_exposure"].where(f["shop_history_exposure"] > 0)
+    f["shop_expected_returns"] = (
+        f["shop_history_returns"] / shop_exposure * f["shop_exposure_lines"]
+    )
+    return f
+
+
+def _expectation(f: pd.DataFrame, detection: DetectionSettings) -> None:
+    """Expected returns = rate x exposure, the rate a Gamma posterior: the clean history's
+    returns and exposure plus `prior_returns` pseudo-returns at the shop's rate."""
+    hy = f["history_returns"].to_numpy(float)
+    hx = f["history_exposure"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shop_rate = f["shop_history_returns"].to_numpy(float) / f["shop_history_exposure"].to_numpy(
+            float
+        )
+        a0 = np.where(np.isfinite(shop_rate) & (shop_rate > 0), detection.prior_returns, 0.0)
+        prior_exposure = np.where(a0 > 0, a0 / shop_rate, 0.0)
+        rate = np.where(hx + prior_exposure > 0, (hy + a0) / (hx + prior_exposure), np.nan)
+    f["_shape"] = hy + a0
+    f["detector_rate"] = rate
+    f["expected_returns"] = rate * f["exposure_lines"].to_numpy(float)
+    f["extra_returns"] = f["returns"] - f["expected_returns"]
+
+
+def _dispersion(f: pd.DataFrame, detection: DetectionSettings) -> None:
+    """Day-to-day overdispersion alpha (Var = mu + alpha mu^2) by moments over the clean
+    history, pulled toward the dimension's pooled value with weight `dispersion_prior`;
+    then `_c`, the squared coefficient of variation of the day's Poisson mean, which adds
+    the rate's own uncertainty (1 / posterior shape)."""
+    hy = f["history_returns"].to_numpy(float)
+    hx = f["history_exposure"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(hx > 0, hy / hx, np.nan)
+        # sum((y - r x)^2 - r x) and sum((r x)^2) over the history, from its sums.
+        num = (
+            f["history_yy"].to_numpy(float)
+            - 2 * own * f["history_xy"].to_numpy(float)
+            + own**2 * f["history_xx"].to_numpy(float)
+            - hy
+        )
+        den = own**2 * f["history_xx"].to_numpy(float)
+    valid = den > 0
+    f["_num"] = np.where(valid, num, 0.0)
+    f["_den"] = np.where(valid, den, 0.0)
+    pooled = f[f["is_tested"]].groupby(["day", "dimension"])[["_num", "_den"]].sum()
+    pooled = (pooled["_num"] / pooled["_den"].where(pooled["_den"] > 0)).clip(lower=0)
+    alpha_dim = (
+        f.join(pooled.rename("_alpha_dim"), on=["day", "dimension"])["_alpha_dim"]
+        .fillna(0.0)
+        .to_numpy(float)
+    )
+    den = f["_den"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha_own = np.where(valid, np.clip(f["_num"].to_numpy(float) / den, 0, None), 0.0)
+        weight = den / (den + detection.dispersion_prior) if detection.dispersion_prior else 1.0
+        alpha = weight * alpha_own + (1 - weight) * alpha_dim
+        c = (1 + 1 / f["_shape"].to_numpy(float)) * (1 + alpha) - 1
+    f["dispersion"] = alpha
+    f["_c"] = c
+    del f["_num"], f["_den"]
+
+
+def upper_tail(y: np.ndarray, mu: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """P(X >= y) for X negative-binomial with mean mu and variance mu + c mu^2.
+
+    c is the squared coefficient of variation of the Poisson mean (rate uncertainty and
+    day-to-day overdispersion); c = 0 is Poisson. mu = 0 gives 0 for any y > 0.
+    """
+    y = np.asarray(y, float)
+    mu = np.asarray(mu, float)
+    c = np.asarray(c, float)
+    out = np.where(y <= 0, 1.0, 0.0)
+    positive = (mu > 0) & (y > 0)
+    poisson = positive & (c < 1e-9)
+    nb = positive & ~poisson
+    out[poisson] = stats.poisson.sf(y[poisson] - 1, mu[poisson])
+    size = 1 / c[nb]
+    out[nb] = stats.nbinom.sf(y[nb] - 1, size, size / (size + mu[nb]))
+    return out
+
+
+def benjamini_hochberg(f: pd.DataFrame) -> pd.Series:
+    """BH-adjusted p-values per day over the slices tested that day.
+
+    Only candidates carry a p-value; the other tested slices count in m with p = 1, which
+    is conservative (BH is monotone in every p-value).
+    """
+    q = pd.Series(np.nan, index=f.index)
+    tested = f[f["is_tested"]]
+    for _, day in tested.groupby("day"):
+        m = len(day)
+        cand = day[day["is_candidate"]].sort_values("p_value")
+        if cand.empty:
+            continue
+        ranks = np.arange(1, len(cand) + 1)
+        adjusted = cand["p_value"].to_numpy() * m / ranks
+        adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
+        q.loc[cand.index] = np.minimum(adjusted, 1.0)
+    return q
+
+
+def passes(
+    row: pd.Series, returns: float, detection: DetectionSettings, expected: float | None = None
+) -> bool:
+    """Would this slice still be an anomaly with `returns` instead of its own count (and
+    `expected` instead of its expected returns)? Same conditions, same night's BH cut."""
+    factor = 1 + detection.lift_threshold
+    mu = row["expected_returns"] if expected is None else expected
+    if returns - mu < detection.min_extra_returns or returns <= factor * mu:
+        return False
+    rate = returns / row["order_lines"] if row["order_lines"] else np.nan
+    if not rate - factor * row["baseline_rate"] > TIE_TOLERANCE:
+        return False
+    p = upper_tail(np.array([returns]), np.array([mu]), np.array([row["_c"]]))[0]
+    return bool(p <= row["_p_cut"])
+
+
+def fold(
+    flagged: pd.DataFrame, breakdown: pd.DataFrame, detection: DetectionSettings
+) -> pd.DataFrame:
+    """Say one cause once: mark anomalies that another anomaly of the day explains.
+
+    Per day, with `breakdown` splitting each SKU anomaly's returns over provinces:
+
+    1. Shop-wide or narrow? A region/SKU anomaly is *outstanding* when it is still an
+       anomaly with its expected returns scaled by the lift of the rest of the shop that
+       day (returns / expected returns of the shop without that slice). If removing
+       the outstanding slices' extra returns leaves the shop no anomaly, the shop is
+       explained by them; otherwise the shop is primary and every anomaly that is not
+       outstanding is explained by it (`shop:*`): a shop-wide excess, said once.
+    2. Among outstanding slices, a region is explained by SKU anomalies when removing
+       their extra returns in it (each SKU's extra split as its returns split over
+       provinces) leaves it no anomaly; a SKU is explained by a region that stays primary
+       when removing its share of that region's excess leaves the SKU no anomaly.
+
+    `explained_by` names the biggest contributor, always a primary; the primary lists
+    what it explains in `related`.
+    """
+    flagged = flagged.copy()
+    flagged["explained_by"] = None
+    flagged["related"] = [[] for _ in range(len(flagged))]
+    for day, rows in flagged.groupby("day"):
+        _fold_day(flagged, rows, breakdown[breakdown["day"] == day], detection)
+    _resolve_chains(flagged)
+    return flagged
+
+
+def _rest_of_shop_lift(shop: pd.Series, narrow: pd.DataFrame) -> list[float]:
+    """For each slice, the shop's lift without that slice (at least 1): the shop-wide factor
+    it is judged against, so a SKU that is most of the shop is not measured by itself."""
+    rest_returns = shop["returns"] - narrow["returns"]
+    rest_expected = shop["expected_returns"] - narrow["expected_returns"]
+    lifts = []
+    for returns, expected in zip(rest_returns, rest_expected, strict=True):
+        lifts.append(max(returns / expected, 1.0) if expected > 0 else 1.0)
+    return lifts
+
+
+def _label(row: pd.Series) -> str:
+    return f"{row['dimension']}:{row['key']}"
+
+
+def _fold_day(
+    flagged: pd.DataFrame,
+    rows: pd.DataFrame,
+    breakdown: pd.DataFrame,
+    detection: DetectionSettings,
+) -> None:
+    shops = rows[rows["dimension"] == "shop"]
+    narrow = rows[rows["dimension"] != "shop"]
+    outstanding = narrow
+    shop_explained = False
+    if len(shops) and len(narrow):
+        shop = shops.iloc[0]
+        keep = [
+            passes(row, row["returns"], detection, expected=row["expected_returns"] * lift)
+            for (_, row), lift in zip(
+                narrow.iterrows(), _rest_of_shop_lift(shop, narrow), strict=True
+            )
+        ]
+        outstanding = narrow[keep]
+        extra = outstanding["extra_returns"].clip(lower=0)
+        removed = max(
+            extra[outstanding["dimension"] == "region"].sum(),
+            extra[outstanding["dimension"] == "sku"].sum(),
+        )
+        if len(outstanding) and not passes(shop, shop["returns"] - removed, detection):
+            shop_explained = True
+            outstanding = narrow
+        else:
+            for idx in narrow.index.difference(outstanding.index):
+                flagged.at[idx, "explained_by"] = "shop:*"
+
+    skus = outstanding[outstanding["dimension"] == "sku"]
+    regions = outstanding[outstanding["dimension"] == "region"]
+    sku_extra_in: dict[str, dict[str, float]] = {}
+    sku_returns_in: dict[str, dict[str, float]] = {}
+    for _, sku in skus.iterrows():
+        split = breakdown[breakdown["key"] == sku["key"]]
+        counts = dict(zip(split["province"], split["returns"], strict=True))
+        total = sum(counts.values())
+        sku_returns_in[sku["key"]] = counts
+        sku_extra_in[sku["key"]] = {
+            province: max(sku["extra_returns"], 0) * n / total for province, n in counts.items()
+        }
+
+    contribution = {_label(s): max(s["extra_returns"], 0.0) for _, s in skus.iterrows()}
+    region_residual: dict[str, tuple[float, float]] = {}
+    for idx, region in regions.iterrows():
+        parts = {f"sku:{key}": split.get(region["key"], 0.0) for key, split in sku_extra_in.items()}
+        parts = {label: v for label, v in parts.items() if v > 0}
+        adjusted = region["returns"] - sum(parts.values())
+        if parts and not passes(region, adjusted, detection):
+            flagged.at[idx, "explained_by"] = max(parts, key=parts.get)
+        else:
+            residual = max(adjusted - region["expected_returns"], 0.0)
+            region_residual[region["key"]] = (residual, region["returns"])
+            contribution[_label(region)] = residual
+
+    for idx, sku in skus.iterrows():
+        parts = {
+            f"region:{province}": sku_returns_in[sku["key"]].get(province, 0) * residual / total
+            for province, (residual, total) in region_residual.items()
+            if total
+        }
+        parts = {label: v for label, v in parts.items() if v > 0}
+        if parts and not passes(sku, sku["returns"] - sum(parts.values()), detection):
+            top = max(parts, key=parts.get)
+            flagged.at[idx, "explained_by"] = top
+            contribution[top] = contribution.get(top, 0.0) + contribution.pop(_label(sku), 0.0)
+
+    if shop_explained:
+        parts = {label: v for label, v in contribution.items() if v > 0}
+        if parts:
+            flagged.at[shops.index[0], "explained_by"] = max(parts, key=parts.get)
+
+
+def _resolve_chains(flagged: pd.DataFrame) -> None:
+    """Point every explained anomaly at a primary one and fill the primaries' `related`."""
+    index = {(row.day, f"{row.dimension}:{row.key}"): idx for idx, row in flagged.iterrows()}
+    for idx, row in flagged.iterrows():
+        target = row["explained_by"]
+        seen = set()
+        while target is not None and target not in seen:
+            seen.add(target)
+            parent = index.get((row["day"], target))
+            if parent is None or flagged.at[parent, "explained_by"] is None:
+                break
+            target = flagged.at[parent, "explained_by"]
+        flagged.at[idx, "explained_by"] = target
+        if target is not None and (row["day"], target) in index:
+            flagged.at[index[(row["day"], target)], "related"].append(
+                f"{row['dimension']}:{row['key']}"
+            )
+
+
+def default_reason(row) -> str:
+    rate = "n/a" if _missing(row.return_rate) else f"{row.return_rate:.1%}"
+    base = "n/a" if _missing(row.baseline_rate) else f"{row.baseline_rate:.1%}"
+    lift = "new returns" if _missing(row.lift) else f"{row.lift:+.0%}"
+    text = (
+        f"{row.returns} returns vs {row.expected_returns:.1f} expected "
+        f"(rate {rate} vs baseline {base}, {lift}), p={row.p_value:.1g}"
+    )
+    if row.explained_by:
+        text += f"; part of the {row.explained_by} spike"
+    elif len(row.related):
+        text += f"; also lifts {', '.join(row.related)}"
+    return text
+
+
+def severities(frame: pd.DataFrame, detection: DetectionSettings) -> list[str]:
+    """'critical' | 'warning' | 'info' by impact: extra returns, absolute and as a share of
+    the shop's expected returns that day."""
+    out = []
+    for extra, shop_expected in zip(
+        frame["extra_returns"], frame["shop_expected_returns"], strict=True
+    ):
+        extra = 0.0 if _missing(extra) else float(extra)
+        share = extra / shop_expected if not _missing(shop_expected) and shop_expected > 0 else 0
+        if extra >= detection.critical_extra_returns or share >= detection.critical_share:
+            out.append("critical")
+        elif extra >= detection.warning_extra_returns or share >= detection.warning_share:
+            out.append("warning")
+        else:
+            out.append("info")
+    return out
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA

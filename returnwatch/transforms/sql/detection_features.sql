@@ -1,0 +1,337 @@
+-- detection_features: one row per target day, dimension and key whose returns that day
+-- were fed by order lines (lag-weighted exposure > 0) or that had returns that day: the
+-- day's counts, its literal rates, and the sums over its clean history window that the
+-- default detector's count test needs (docs/detection.md, "The default detector").
+--
+-- Model: returns(s, t) ~ rate(s) x exposure(s, t), where exposure(s, t) = sum over k in
+-- 0..$lag_days of weight(t, k) x order_lines(s, t - k), and weight(t, ·) is the shop's
+-- return-lag profile learnt over t's window. A history day is "screened" (left out of the
+-- clean history) when its returns exceed its own raw expectation by $screen_z standard
+-- deviations; the clean history of D sums days D-$window_days .. D-1 not screened.
+--
+-- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
+-- $lag_days, $min_lag_refunds, $min_history_days, $lift_threshold, $min_extra_returns,
+-- $screen_z. Reads daily_return_rates (current for min($days) - 3 x $window_days -
+-- $lag_days .. max($days)) and, for the lag profile, refund_records joined to order_lines.
+
+with
+
+target_days as (
+    select distinct unnest($days::date[]) as day
+),
+
+scope as (
+    select
+        min(day) - (4 * $window_days + $lag_days)::integer as first_day,
+        min(day) - (3 * $window_days)::integer as first_series_day,
+        max(day) as last_day
+    from target_days
+),
+
+lags as (
+    select unnest(range(0, $lag_days + 1))::integer as lag_days
+),
+
+calendar as (
+    select unnest(generate_series(scope.first_day, scope.last_day, interval 1 day))::date as day
+    from scope
+),
+
+-- import CTEs
+
+rates as (
+    select
+        rate.day,
+        rate.dimension,
+        rate.key,
+        rate.order_lines,
+        rate.returns,
+        rate.return_rate,
+        rate.baseline_rate,
+        rate.baseline_days,
+        rate.lift
+    from daily_return_rates as rate
+    cross join scope
+    where
+        rate.shop_id = $shop_id
+        and rate.day between scope.first_day and scope.last_day
+        and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
+),
+
+linked_refunds as (
+    select
+        refund.requested_at::date as day,
+        (refund.requested_at::date - line.paid_at::date)::integer as lag_days,
+        count(distinct refund.refund_id) as refunds
+    from refund_records as refund
+    inner join order_lines as line
+        on line.shop_id = refund.shop_id
+        and line.line_id = refund.line_id
+    cross join scope
+    where
+        refund.shop_id = $shop_id
+        and refund.refund_type in ('return_refund', 'refund_only')
+        and refund.requested_at >= scope.first_day
+        and refund.requested_at < scope.last_day + 1
+        and refund.requested_at::date - line.paid_at::date between 0 and $lag_days
+    group by 1, 2
+),
+
+-- logic CTEs: the shop's return-lag profile, one weight per day and lag
+
+shop_orders as (
+    select calendar.day, coalesce(rate.order_lines, 0) as order_lines
+    from calendar
+    left join rates as rate
+        on rate.day = calendar.day
+        and rate.dimension = 'shop'
+),
+
+shop_order_windows as (
+    -- order lines paid in day - $window_days .. day - 1
+    select
+        day,
+        sum(order_lines) over (
+            order by day range between $window_days preceding and 1 preceding
+        ) as order_lines
+    from shop_orders
+),
+
+lag_refund_windows as (
+    -- lag-k refunds requested in day - $window_days .. day - 1
+    select
+        calendar.day,
+        lags.lag_days,
+        coalesce(sum(linked.refunds), 0) as refunds
+    from calendar
+    cross join lags
+    left join linked_refunds as linked
+        on linked.lag_days = lags.lag_days
+        and linked.day between calendar.day - $window_days and calendar.day - 1
+    group by 1, 2
+),
+
+lag_hazards as (
+    -- lag-k refunds per order line that could have produced them (paid k days earlier)
+    select
+        refunds.day,
+        refunds.lag_days,
+        refunds.refunds,
+        refunds.refunds / nullif(volume.order_lines, 0) as hazard
+    from lag_refund_windows as refunds
+    left join shop_order_windows as volume
+        on volume.day = refunds.day - refunds.lag_days
+),
+
+lag_weights as (
+    select
+        day,
+        lag_days,
+        case
+            when sum(refunds) over by_day >= $min_lag_refunds
+                and sum(hazard) over by_day > 0
+                then coalesce(hazard, 0) / sum(hazard) over by_day
+            else 1.0 / ($lag_days + 1)
+        end as weight
+    from lag_hazards
+    window by_day as (partition by day)
+),
+
+-- logic CTEs: each slice's daily series of exposure and returns
+
+slice_orders as (
+    select day, dimension, key, order_lines
+    from rates
+    where order_lines > 0
+),
+
+exposures as (
+    select
+        weights.day,
+        orders.dimension,
+        orders.key,
+        sum(orders.order_lines * weights.weight) as exposure_lines
+    from slice_orders as orders
+    inner join lag_weights as weights
+        on weights.day - weights.lag_days = orders.day
+    group by 1, 2, 3
+),
+
+slice_returns as (
+    select day, dimension, key, returns
+    from rates
+    where returns > 0
+),
+
+series as (
+    select
+        coalesce(exposure.day, rets.day) as day,
+        coalesce(exposure.dimension, rets.dimension) as dimension,
+        coalesce(exposure.key, rets.key) as key,
+        coalesce(exposure.exposure_lines, 0) as x,
+        coalesce(rets.returns, 0)::double as y
+    from exposures as exposure
+    full outer join slice_returns as rets
+        on rets.day = exposure.day
+        and rets.dimension = exposure.dimension
+        and rets.key = exposure.key
+),
+
+raw_history as (
+    select
+        series.*,
+        sum(y) over history as raw_y,
+        sum(x) over history as raw_x,
+        sum(y * y) over history as raw_yy,
+        sum(x * y) over history as raw_xy,
+        sum(x * x) over history as raw_xx
+    from series
+    cross join scope
+    where series.day >= scope.first_series_day
+    window history as (
+        partition by dimension, key
+        order by day
+        range between $window_days preceding and 1 preceding
+    )
+),
+
+raw_fit as (
+    select
+        *,
+        raw_y / nullif(raw_x, 0) as raw_rate,
+        greatest(
+            0,
+            (raw_yy - 2 * raw_y / nullif(raw_x, 0) * raw_xy
+                + (raw_y / nullif(raw_x, 0)) ** 2 * raw_xx - raw_y)
+            / nullif((raw_y / nullif(raw_x, 0)) ** 2 * raw_xx, 0)
+        ) as raw_dispersion
+    from raw_history
+),
+
+-- Screening, round 1: each day against its raw history (which may hold earlier spikes).
+screened_once as (
+    select
+        *,
+        coalesce(
+            y - raw_rate * x >= greatest(
+                $min_extra_returns,
+                $screen_z * sqrt(raw_rate * x * (1 + coalesce(raw_dispersion, 0) * raw_rate * x))
+            )
+            and y > (1 + $lift_threshold) * raw_rate * x,
+            false
+        ) as is_screened_once
+    from raw_fit
+),
+
+first_clean_history as (
+    select
+        *,
+        sum(case when is_screened_once then 0 else y end) over history as c1_y,
+        sum(case when is_screened_once then 0 else x end) over history as c1_x,
+        sum(case when is_screened_once then 0 else y * y end) over history as c1_yy,
+        sum(case when is_screened_once then 0 else x * y end) over history as c1_xy,
+        sum(case when is_screened_once then 0 else x * x end) over history as c1_xx,
+        sum(case when not is_screened_once and x > 0 then 1 else 0 end) over history as c1_days
+    from screened_once
+    window history as (
+        partition by dimension, key
+        order by day
+        range between $window_days preceding and 1 preceding
+    )
+),
+
+first_clean_fit as (
+    select
+        *,
+        c1_y / nullif(c1_x, 0) as c1_rate,
+        greatest(
+            0,
+            (c1_yy - 2 * c1_y / nullif(c1_x, 0) * c1_xy
+                + (c1_y / nullif(c1_x, 0)) ** 2 * c1_xx - c1_y)
+            / nullif((c1_y / nullif(c1_x, 0)) ** 2 * c1_xx, 0)
+        ) as c1_dispersion
+    from first_clean_history
+),
+
+-- Screening, round 2: each day against its history cleared by round 1, so a spike does
+-- not hide the next one by inflating the rate and the dispersion it is judged by.
+screened as (
+    select
+        *,
+        coalesce(
+            c1_days >= $min_history_days
+            and y - c1_rate * x >= greatest(
+                $min_extra_returns,
+                $screen_z * sqrt(c1_rate * x * (1 + coalesce(c1_dispersion, 0) * c1_rate * x))
+            )
+            and y > (1 + $lift_threshold) * c1_rate * x,
+            false
+        ) as is_screened
+    from first_clean_fit
+),
+
+clean_history as (
+    select
+        *,
+        sum(case when is_screened then 0 else y end) over history as history_returns,
+        sum(case when is_screened then 0 else x end) over history as history_exposure,
+        sum(case when is_screened then 0 else y * y end) over history as history_yy,
+        sum(case when is_screened then 0 else x * y end) over history as history_xy,
+        sum(case when is_screened then 0 else x * x end) over history as history_xx,
+        sum(case when not is_screened and x > 0 then 1 else 0 end) over history as history_days,
+        sum(case when is_screened then 1 else 0 end) over history as screened_days
+    from screened
+    window history as (
+        partition by dimension, key
+        order by day
+        range between $window_days preceding and 1 preceding
+    )
+),
+
+targets as (
+    select clean.*
+    from clean_history as clean
+    where
+        clean.day in (select day from target_days)
+        and list_contains($dimensions::varchar[], clean.dimension)
+),
+
+shop_targets as (
+    select day, x, history_returns, history_exposure
+    from clean_history
+    where dimension = 'shop' and day in (select day from target_days)
+),
+
+final as (
+    select
+        $shop_id::varchar as shop_id,
+        target.day,
+        target.dimension,
+        target.key,
+        coalesce(rate.order_lines, 0) as order_lines,
+        target.y::bigint as returns,
+        rate.return_rate,
+        rate.baseline_rate,
+        coalesce(rate.baseline_days, 0) as baseline_days,
+        rate.lift,
+        target.x as exposure_lines,
+        coalesce(target.history_returns, 0) as history_returns,
+        coalesce(target.history_exposure, 0) as history_exposure,
+        coalesce(target.history_yy, 0) as history_yy,
+        coalesce(target.history_xy, 0) as history_xy,
+        coalesce(target.history_xx, 0) as history_xx,
+        coalesce(target.history_days, 0) as history_days,
+        coalesce(target.screened_days, 0) as screened_days,
+        coalesce(shop.history_returns, 0) as shop_history_returns,
+        coalesce(shop.history_exposure, 0) as shop_history_exposure,
+        coalesce(shop.x, 0) as shop_exposure_lines
+    from targets as target
+    left join rates as rate
+        on rate.day = target.day
+        and rate.dimension = target.dimension
+        and rate.key = target.key
+    left join shop_targets as shop
+        on shop.day = target.day
+)
+
+select * from final

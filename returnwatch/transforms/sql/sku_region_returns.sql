@@ -1,0 +1,48 @@
+-- sku_region_returns: one row per target day, sku_id and resolved province with returns
+-- that day, for the given SKUs: how a SKU's returns split over regions, so that a SKU
+-- spike can be recognised inside its regions' and the shop's excess.
+--
+-- Parameters: $shop_id, $days (DATE[]), $skus (VARCHAR[]).
+
+with
+
+target_days as (
+    select distinct unnest($days::date[]) as day
+),
+
+scope as (
+    select min(day) as first_day, max(day) as last_day from target_days
+),
+
+-- import CTEs
+
+day_returns as (
+    select
+        refund.requested_at::date as day,
+        refund.sku_id,
+        refund.province,
+        refund.refund_id
+    from refunds as refund
+    cross join scope
+    where
+        refund.shop_id = $shop_id
+        and refund.requested_at >= scope.first_day
+        and refund.requested_at < scope.last_day + 1
+        and refund.refund_type in ('return_refund', 'refund_only')
+        and refund.requested_at::date in (select day from target_days)
+        and list_contains($skus::varchar[], refund.sku_id)
+),
+
+-- logic CTEs
+
+final as (
+    select
+        day,
+        sku_id as key,
+        province,
+        count(distinct refund_id) as returns
+    from day_returns
+    group by day, sku_id, province
+)
+
+select * from final
