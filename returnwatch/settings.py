@@ -132,16 +132,41 @@ class AlertSettings(BaseModel):
 
 
 class ApiSourceSettings(BaseModel):
-    """`[source.api]`: the 抖店 Open Platform; off unless `app_key` is set."""
+    """`[source.api]`: the 抖店 Open Platform; off unless `app_key` is set.
+
+    docs/api-source.md says where each credential comes from and how the pulls use the
+    numbers below. app_secret and access_token are secrets (shown as `**********`); each
+    may also be written "prefect-secret:<block name>" to read a Prefect Secret block.
+    """
 
     base_url: str = "https://openapi-fxg.jinritemai.com"
     app_key: str | None = None
     app_secret: SecretStr | None = None
     access_token: SecretStr | None = None
+    # The warehouse shop the pulled rows belong to; None: the top-level shop_id.
     shop_id: str | None = None
-    overlap_hours: int = 72
-    page_size: int = 100
+    # The nightly pull re-reads records updated this many hours before the watermark:
+    # statuses change for weeks after a request, and the platform's search lags a little.
+    overlap_hours: int = Field(default=72, ge=0)
+    # A stream's first nightly pull (no watermark yet) reads this many days of updates;
+    # older history comes with `returnwatch pull --start … --end …`.
+    initial_days: int = Field(default=30, ge=1)
+    # Records per API page (the platform's maximum is 100).
+    page_size: int = Field(default=100, ge=1, le=100)
+    # Windows are cut at shop-local midnights and into chunks of at most this many hours;
+    # a chunk reporting more than max_rows_per_chunk records is halved until it does not.
+    chunk_hours: int = Field(default=24, ge=1, le=24)
+    max_rows_per_chunk: int = Field(default=10_000, ge=1)
+    # Seconds to wait for one request; attempts per request (network errors, HTTP 5xx,
+    # throttling) with exponential backoff and jitter between them (initial wait, cap).
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_initial_seconds: float = Field(default=1.0, ge=0)
+    backoff_max_seconds: float = Field(default=60.0, ge=0)
+    # Keep every page received as gzip JSON (personal data removed) for audit, under
+    # raw_dir (default: <warehouse folder>/raw/doudian_api).
     keep_raw: bool = False
+    raw_dir: Path | None = None
 
 
 class SourceSettings(BaseModel):
