@@ -1,0 +1,199 @@
+"""API JSON → canonical rows: money, times, enums, ids, and personal data left behind."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from returnwatch.sources.doudian_api.mapping import (
+    buyer_key,
+    id_text,
+    local_time,
+    map_order,
+    map_refund,
+    scrub_pii,
+    yuan,
+)
+from returnwatch.transforms.staging import hmac_hex
+
+from .conftest import TZ
+
+KEY = b"test-pii-secret"
+
+
+def an_order(dataset, with_lines=2):
+    order = next(o for o in dataset.orders.values() if len(o["sku_order_list"]) >= with_lines)
+    return copy.deepcopy(order)
+
+
+def test_cents_become_yuan_exactly():
+    assert [yuan(v) for v in (1999, 5, 0, "12345", None, "")] == [
+        "19.99", "0.05", "0.00", "123.45", None, None
+    ]  # fmt: skip
+    assert yuan(10**17 + 1) == "1000000000000000.01"
+
+
+def test_epoch_seconds_become_shop_local_times():
+    assert local_time(1782835200, TZ) == "2026-07-01 00:00:00"  # 2026-06-30 16:00 UTC
+    assert local_time(0, TZ) is None and local_time(None, TZ) is None
+
+
+def test_ids_stay_exact_text_and_a_float_id_is_left_for_the_rounded_id_rule():
+    assert id_text(6920000000000000123) == "6920000000000000123"
+    assert id_text(" 42 ") == "42"
+    assert id_text(6.92e18) == "6.92e+18"
+
+
+def test_an_order_maps_to_one_row_per_line_without_personal_data(dataset):
+    order = an_order(dataset)
+    rows, unpaid = map_order(order, shop_id="s", tz=TZ, pii_key=KEY)
+
+    assert unpaid == 0
+    assert [r.key for r in rows] == [line["order_id"] for line in order["sku_order_list"]]
+    line, row = order["sku_order_list"][0], rows[0].row
+    assert row["order_id"] == order["order_id"] and row["sku_id"] == line["product_id_str"]
+    assert row["quantity"] == str(line["item_num"])
+    assert row["unit_price"] == yuan(line["origin_amount"]) and row["amount"] == yuan(
+        line["pay_amount"]
+    )
+    assert row["paid_at"] == local_time(order["pay_time"], TZ)
+    assert row["province"] == order["post_addr"]["province"]["name"]
+    assert row["city"] == order["post_addr"]["city"]["name"]
+    # the same keyed hash the 订单 export's 收件人手机号 gets (the importer hashes it again)
+    assert row["customer_id"] == hmac_hex(KEY, order["post_tel"])
+    text = json.dumps([r.row for r in rows], ensure_ascii=False)
+    for personal in (
+        order["post_tel"],
+        order["post_receiver"],
+        order["post_addr"]["detail"],
+        order["post_addr"]["street"]["name"],
+    ):
+        assert personal not in text
+
+
+def test_a_line_carrier_comes_from_the_parcel_that_holds_it(dataset):
+    order = an_order(dataset)
+    order["logistics_info"] = [
+        {
+            "company_name": "顺丰速运",
+            "product_info": [{"sku_order_id": order["sku_order_list"][0]["order_id"]}],
+        },
+        {
+            "company_name": "中通快递",
+            "product_info": [{"sku_order_id": order["sku_order_list"][1]["order_id"]}],
+        },
+    ]
+    rows, _ = map_order(order, shop_id="s", tz=TZ, pii_key=KEY)
+    assert [r.row["carrier"] for r in rows[:2]] == ["顺丰速运", "中通快递"]
+
+    order["logistics_info"] = []
+    rows, _ = map_order(order, shop_id="s", tz=TZ, pii_key=KEY)
+    assert rows[0].row["carrier"] is None
+
+
+def test_a_masked_phone_is_no_buyer_key_the_open_id_is(dataset):
+    order = an_order(dataset)
+    order["post_tel"] = "138****5678"
+    assert buyer_key(order) is None
+    order["doudian_open_id"] = "1@#abc"
+    assert buyer_key(order) == "doudian_open_id:1@#abc"
+    order["post_tel"] = "+86 138-0013-8000"
+    assert buyer_key(order) == "13800138000"  # normalised as the importer normalises phones
+
+
+def test_unpaid_lines_are_skipped_and_counted(dataset):
+    order = an_order(dataset)
+    order["pay_time"] = 0
+    for line in order["sku_order_list"]:
+        line["pay_time"] = 0
+    rows, unpaid = map_order(order, shop_id="s", tz=TZ, pii_key=KEY)
+    assert rows == [] and unpaid == len(order["sku_order_list"])
+
+
+def a_refund(dataset):
+    return copy.deepcopy(next(iter(dataset.refunds.values())))
+
+
+def test_a_refund_maps_its_fields(dataset):
+    item = a_refund(dataset)
+    info, line = item["aftersale_info"], item["order_info"]["related_order_info"][0]
+    row = map_refund(item, shop_id="s", tz=TZ).row
+
+    assert row["refund_id"] == info["aftersale_id"]
+    assert row["order_id"] == item["order_info"]["shop_order_id"]
+    assert row["line_id"] == line["sku_order_id"] and row["sku_id"] == str(line["product_id"])
+    assert row["requested_at"] == local_time(info["apply_time"], TZ)
+    assert row["refund_amount"] == yuan(info["refund_amount"])
+    assert row["quantity"] == str(info["aftersale_num"])
+    assert row["reason"] == item["text_part"]["reason_text"]
+    assert row["approved_at"] is None and row["reason_detail"] is None
+    assert "13800138000" not in json.dumps(row, ensure_ascii=False)  # the merchant remark
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        (6, "待商家同意", "requested"),
+        (7, "待买家退货", "in_progress"),
+        (12, "同意退款，退款成功", "completed"),
+        (28, "售后关闭", "closed"),
+        (27, None, "rejected"),  # no text: the code decides
+        (28, None, "closed"),
+        (14, "", "completed"),
+        (12, "某种新写法的售后成功", "completed"),  # unknown words: the export profile's keywords
+    ],
+)
+def test_refund_status_comes_from_the_platforms_words_else_its_code(dataset, code, text, expected):
+    item = a_refund(dataset)
+    item["aftersale_info"]["aftersale_status"] = code
+    item["text_part"]["aftersale_status_text"] = text
+    assert map_refund(item, shop_id="s", tz=TZ).row["status"] == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (0, "return_refund"),
+        (1, "refund_only"),
+        (2, "refund_only"),
+        (3, "exchange"),
+        (7, "other"),
+        (99, "other"),
+    ],
+)
+def test_refund_type_codes(dataset, code, expected):
+    item = a_refund(dataset)
+    item["aftersale_info"]["aftersale_type"] = code
+    item["text_part"].pop("aftersale_type_text")
+    assert map_refund(item, shop_id="s", tz=TZ).row["refund_type"] == expected
+
+
+def test_arbitration_and_final_time(dataset):
+    item = a_refund(dataset)
+    info = item["aftersale_info"]
+    info.update(arbitrate_status=1, aftersale_status_to_final_time=0)
+    row = map_refund(item, shop_id="s", tz=TZ).row
+    assert (row["arbitration_status"], row["completed_at"]) == ("仲裁中", None)
+    info.update(arbitrate_status=0)
+    assert map_refund(item, shop_id="s", tz=TZ).row["arbitration_status"] is None
+
+
+def test_scrub_pii_removes_personal_data_at_every_depth(dataset):
+    order = an_order(dataset)
+    order["doudian_open_id"] = "1@#abc"
+    order["user_id_info"] = {"id_card_no": "110101199001011234"}
+    scrubbed = scrub_pii({"data": {"shop_order_list": [order]}})
+    text = json.dumps(scrubbed, ensure_ascii=False)
+
+    for personal in (
+        order["post_tel"], order["post_receiver"], order["post_addr"]["detail"],
+        order["post_addr"]["street"]["name"], "ENCRYPTED", "1@#abc", "110101199001011234",
+        order["mask_post_tel"],
+    ):  # fmt: skip
+        assert personal not in text
+    kept = scrubbed["data"]["shop_order_list"][0]
+    assert set(kept["post_addr"]) == {"province", "city", "town"}
+    assert "post_tel" not in kept["sku_order_list"][0]
+    assert kept["sku_order_list"][0]["product_name"]  # business data stays
