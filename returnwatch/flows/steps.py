@@ -1,0 +1,353 @@
+"""The nightly run's steps as plain functions (no Prefect), and its summary.
+
+Each step takes an open connection to the working file and the shop's settings; `tasks.py`
+wraps them as Prefect tasks and `nightly.py` wires them. Catch-up state is the
+`nightly_runs` table: a run detects and reports every night after the shop's last
+successful one, up to its target night and at most `alerts.catch_up_days` before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from returnwatch.settings import Settings
+from returnwatch.sources import inbox as inbox_files
+from returnwatch.transforms import detection, rates
+
+log = logging.getLogger(__name__)
+
+
+# -- the summary ------------------------------------------------------------------------
+
+
+@dataclass
+class FileOutcome:
+    """What a run did with one inbox file."""
+
+    name: str
+    status: str  # loaded | skipped | refused | error | changed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+    moved_to: str | None = None
+
+
+@dataclass
+class NightlySummary:
+    """One shop's nightly run, for the log, the CLI and `nightly_runs.summary`."""
+
+    shop_id: str
+    target: dt.date
+    status: str = "running"  # success | failed | skipped (another run held the lock)
+    nights: list[dt.date] = field(default_factory=list)
+    nights_not_reported: list[dt.date] = field(default_factory=list)  # beyond catch_up_days
+    files: list[FileOutcome] = field(default_factory=list)
+    files_settling: int = 0  # still being written: left for the next run
+    api: str | None = None
+    days_recomputed: int = 0
+    anomalies: int = 0
+    primary_anomalies: int = 0
+    by_severity: dict[str, int] = field(default_factory=dict)
+    alerts_sent: int = 0
+    alerts_pending: int = 0
+    alerts_failed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    published: str | None = None
+    seconds: float = 0.0
+    message: str = ""
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["rows_loaded"] = self.rows_loaded
+        data["rows_quarantined"] = self.rows_quarantined
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+    def paragraph(self) -> str:
+        """The run in one paragraph: files, rows, quarantined, anomalies, alerts, duration."""
+        if self.status == "skipped":
+            return f"{self.shop_id}, night {self.target}: skipped — {self.message}"
+        if len(self.nights) > 1:
+            nights = (
+                f"nights {self.nights[0]} … {self.nights[-1]} "
+                f"({len(self.nights)}, caught up after missed runs)"
+            )
+        else:
+            nights = f"night {self.nights[0] if self.nights else self.target}"
+        parts = [
+            f"{self.shop_id}, {nights}: {self.status}.",
+            f"Files: {len(self.files)} taken from the inbox — {self.count('loaded')} loaded, "
+            f"{self.count('skipped')} already imported, {self.count('refused')} refused"
+            + (f", {self.count('error')} failed" if self.count("error") else "")
+            + (
+                f", {self.files_settling} still being written (next run)"
+                if self.files_settling
+                else ""
+            )
+            + ".",
+        ]
+        if self.api:
+            parts.append(f"API: {self.api}.")
+        parts.append(
+            f"Rows: {self.rows_loaded:,} loaded, {self.rows_quarantined:,} quarantined; "
+            f"{self.days_recomputed} days of rates recomputed."
+        )
+        severity = ", ".join(
+            f"{self.by_severity[s]} {s}"
+            for s in ("critical", "warning", "info")
+            if self.by_severity.get(s)
+        )
+        parts.append(
+            f"Anomalies: {self.anomalies} ({self.primary_anomalies} primary"
+            + (f"; {severity}" if severity else "")
+            + ")."
+        )
+        parts.append(
+            f"Alerts: {self.alerts_sent} sent, {self.alerts_pending} pending, "
+            f"{self.alerts_failed} failed."
+        )
+        if self.nights_not_reported:
+            parts.append(
+                f"Not reported (older than catch_up_days): {self.nights_not_reported[0]} … "
+                f"{self.nights_not_reported[-1]}."
+            )
+        parts.extend(self.warnings)
+        if self.published:
+            parts.append(f"Published to {self.published}.")
+        if self.message:
+            parts.append(self.message)
+        parts.append(f"Took {self.seconds:.1f}s.")
+        return " ".join(parts)
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
+    """Pull updates from the 抖店 Open Platform when it is configured; a one-line summary.
+
+    Imported lazily: the API source is optional, and may not be installed at all.
+    """
+    try:
+        from returnwatch.sources.doudian_api import api_configured, pull_updates
+    except ImportError:
+        return None
+    if not api_configured(settings):
+        return None
+    return str(pull_updates(con, settings, shop_id=shop_id))
+
+
+def scan_inbox(settings: Settings, *, now: float | None = None) -> inbox_files.InboxScan:
+    return inbox_files.scan(
+        Path(settings.inbox), settle_seconds=settings.inbox_settle_seconds, now=now
+    )
+
+
+def import_inbox_file(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    file: inbox_files.InboxFile,
+    *,
+    run_day: dt.date,
+    run_id: str,
+) -> FileOutcome:
+    """Import one settled inbox file and move it to processed/ or rejected/.
+
+    A refused file is moved and explained; it never raises. A file whose size or mtime
+    changed while it was read stays in the inbox: what was loaded was one consistent
+    version (each load is one transaction), and the next run reads the newer bytes.
+    """
+    from returnwatch.ingest import import_file
+
+    inbox = Path(settings.inbox)
+    result = import_file(con, settings, file.path, shop_id=shop_id)
+    outcome = FileOutcome(
+        file.path.name,
+        result.status,
+        rows_read=result.rows_read,
+        rows_loaded=result.rows_loaded,
+        rows_quarantined=result.rows_quarantined,
+        message=result.line(),
+    )
+    if not file.unchanged():
+        outcome.status = "changed"
+        outcome.message = f"{file.path.name} changed while it was read; left for the next run"
+        log.warning(outcome.message)
+        return outcome
+    checksum = _checksum_of(con, result.load_batch_id)
+    if result.status == "refused":
+        moved = inbox_files.move_rejected(inbox, file.path, result.message)
+    else:
+        moved = inbox_files.move_processed(inbox, file.path, run_day)
+    outcome.moved_to = str(moved)
+    con.execute(
+        "INSERT INTO inbox_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [
+            shop_id,
+            file.path.name,
+            checksum,
+            file.size,
+            result.status,
+            result.load_batch_id,
+            result.message or None,
+            str(moved),
+            run_id,
+        ],
+    )
+    return outcome
+
+
+def _checksum_of(con: duckdb.DuckDBPyConnection, load_batch_id: int | None) -> str | None:
+    if load_batch_id is None:
+        return None
+    row = con.execute(
+        "SELECT checksum FROM load_batches WHERE load_batch_id = ?", [load_batch_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# -- nights -----------------------------------------------------------------------------
+
+
+def last_successful_night(con: duckdb.DuckDBPyConnection, shop_id: str) -> dt.date | None:
+    row = con.execute(
+        "SELECT max(day) FROM nightly_runs WHERE shop_id = ? AND status = 'success'", [shop_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def nights_to_detect(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, target: dt.date
+) -> tuple[list[dt.date], list[dt.date]]:
+    """(nights to detect and report, oldest first; missed nights too old to report).
+
+    The nights after the shop's last successful one up to `target`, but none more than
+    `alerts.catch_up_days` before it (the same horizon the outbox applies). A first run,
+    or a re-run of a night already done, reports only `target`.
+    """
+    last = last_successful_night(con, shop_id)
+    if last is None or last >= target:
+        return [target], []
+    first = last + dt.timedelta(days=1)
+    horizon = target - dt.timedelta(days=settings.alerts.catch_up_days)
+    start = max(first, horizon)
+    nights = rates.date_range(start, target)
+    too_old = rates.date_range(first, start - dt.timedelta(days=1)) if first < start else []
+    return nights, too_old
+
+
+def refresh_rates(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, nights: list[dt.date]
+) -> list[dt.date]:
+    """Recompute the rates the new loads changed (consuming the dirty days) and those of
+    the nights to report; returns every day recomputed."""
+    changed = set(rates.refresh_dirty(con, settings, shop_id))
+    missing = [night for night in nights if night not in changed]
+    if missing:
+        changed.update(rates.refresh_rates(con, settings, shop_id, missing))
+    return sorted(changed)
+
+
+def detect_history(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    days: list[dt.date],
+) -> detection.DetectionSummary | None:
+    """Re-detect days whose rates changed but that are not reported tonight: no digests."""
+    if not days:
+        return None
+    return detection.detect_days(con, settings, shop_id, days)
+
+
+def detect_night(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date
+) -> detection.DetectionSummary:
+    """Detect one night and queue its digests in the same transaction (committed together)."""
+    from returnwatch.alerts.outbox import enqueue_digests
+
+    def queue(con_: duckdb.DuckDBPyConnection, shop: str, days: list[dt.date]) -> None:
+        enqueue_digests(con_, settings, shop, days)
+
+    return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
+
+
+def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):
+    """Deliver what the outbox holds (this night's digests, and anything left pending)."""
+    from returnwatch.alerts.sender import send_pending
+
+    return send_pending(con, settings)
+
+
+def has_data(con: duckdb.DuckDBPyConnection, shop_id: str, night: dt.date) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM daily_return_rates WHERE shop_id = ? AND day = ? AND dimension = 'shop'",
+        [shop_id, night],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def record_night(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    shop_id: str,
+    night: dt.date,
+    target: dt.date,
+    status: str,
+    started_at: dt.datetime,
+    summary: dict,
+) -> None:
+    con.execute(
+        "INSERT INTO nightly_runs VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+        [run_id, shop_id, night, target, status, started_at, json.dumps(summary, default=str)],
+    )
+
+
+# -- failure hints ----------------------------------------------------------------------
+
+WHAT_TO_DO = {
+    "opening the warehouse": (
+        "Another program may be writing the working file (a long import?), or the disk is "
+        "full. Check the machine, then run `returnwatch run --date {night}`."
+    ),
+    "pulling from the 抖店 API": (
+        "Check the API credentials ([source.api]) and the network, then run "
+        "`returnwatch run --date {night}`."
+    ),
+    "reading the inbox": (
+        "Check that the inbox folder exists and is readable, then run "
+        "`returnwatch run --date {night}`."
+    ),
+    "importing inbox files": (
+        "The files named were left in the inbox; the next run tries them again. If it fails "
+        "again, re-export them and check the run's log."
+    ),
+    "computing return rates": "Check the run's log, then run `returnwatch run --date {night}`.",
+    "detecting anomalies": "Check the run's log, then run `returnwatch run --date {night}`.",
+    "sending alerts": (
+        "Undelivered alerts stay in the outbox; `returnwatch alerts send` retries them."
+    ),
+    "publishing for analysts": (
+        "Alerts were sent, but analysts still see the previous night: check the disk space "
+        "next to the warehouse file, then run `returnwatch run --date {night}`."
+    ),
+}

@@ -1,0 +1,282 @@
+"""The nightly flow end to end under the Prefect test harness: real DuckDB files, real
+export files in an inbox, real HTTP deliveries to a local receiver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from returnwatch.flows import steps
+from returnwatch.flows.lock import shop_lock
+from returnwatch.flows.nightly import nightly, run_nightly
+from returnwatch.flows.shops import use_settings
+from returnwatch.settings import ShopSettings
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+
+def test_full_nightly_run(flow_settings, shop_files, receiver, kit):
+    dropped = shop_files.drop(flow_settings.inbox)
+    (flow_settings.inbox / "notes.pdf").write_text("not an export")
+    old = time.time() - 3600
+    os.utime(flow_settings.inbox / "notes.pdf", (old, old))
+
+    [summary] = run_nightly(flow_settings, date=kit.LAST)
+
+    assert summary.status == "success", summary.message
+    assert summary.nights == [kit.LAST]  # a first run reports only its night
+    assert summary.count("loaded") == 2 and summary.count("refused") == 1
+    assert summary.rows_loaded > 10_000
+    text = summary.paragraph()
+    for words in ("2 loaded", "1 refused", "quarantined", "Anomalies:", "Alerts: 1 sent", "Took"):
+        assert words in text
+
+    # The spike on the last night reached the channel, dated.
+    [digest] = receiver.bodies
+    assert digest["kind"] == "digest" and digest["day"] == kit.LAST.isoformat()
+    assert "shop:*" in digest["summary"]["slices"]
+
+    # Files: loaded → processed/<day>/, refused → rejected/ with its reason.
+    inbox = flow_settings.inbox
+    assert not any(p.exists() for p in dropped)
+    processed = list((inbox / "processed").rglob("*.csv"))
+    assert sorted(p.name for p in processed) == sorted(p.name for p in dropped)
+    why = (inbox / "rejected" / "notes.pdf.why.txt").read_text()
+    assert "unsupported file type" in why
+
+    # Published for analysts: the night, its run, the files and the views.
+    db = flow_settings.db
+    assert kit.query(db, "SELECT status FROM nightly_runs") == [("success",)]
+    assert kit.query(db, "SELECT count(*) FROM inbox_files")[0][0] == 3
+    [(day, is_anomaly)] = kit.query(
+        db, "SELECT day, is_anomaly FROM v_daily_shop ORDER BY day DESC LIMIT 1"
+    )
+    assert day == kit.LAST and is_anomaly
+    for view in (
+        "v_top_return_skus",
+        "v_region_heatmap",
+        "v_refund_processing_time",
+        "v_refund_processing_daily",
+        "v_return_reasons",
+    ):
+        assert kit.query(db, f"SELECT count(*) FROM {view}")[0][0] > 0, view
+    assert not Path(str(db) + ".wal").exists()
+
+
+def test_catch_up_reports_every_missed_night_in_order(flow_settings, shop_files, receiver, kit):
+    shop_files.drop(flow_settings.inbox)
+    first = kit.LAST - dt.timedelta(days=4)
+    [summary] = run_nightly(flow_settings, date=first)
+    assert summary.nights == [first]
+    receiver.bodies.clear()
+
+    # The machine was off for three nights; the next run is asked only for the last one.
+    [summary] = run_nightly(flow_settings, date=kit.LAST)
+
+    missed = [kit.LAST - dt.timedelta(days=n) for n in (3, 2, 1, 0)]
+    assert summary.status == "success", summary.message
+    assert summary.nights == missed
+    assert [b["day"] for b in receiver.bodies] == [d.isoformat() for d in missed]
+    assert all(d.isoformat() in b["title"] for b, d in zip(receiver.bodies, missed, strict=True))
+    assert receiver.bodies[-1]["kind"] == "digest"  # the spike night
+    done = kit.query(
+        flow_settings.db, "SELECT day FROM nightly_runs WHERE status = 'success' ORDER BY day"
+    )
+    assert [d for (d,) in done] == [first, *missed]
+
+    # Re-running the night sends nothing new.
+    receiver.bodies.clear()
+    [again] = run_nightly(flow_settings, date=kit.LAST)
+    assert again.nights == [kit.LAST] and receiver.bodies == []
+
+
+def test_catch_up_is_capped_by_catch_up_days(flow_settings, shop_files, kit):
+    settings = flow_settings.model_copy(
+        update={"alerts": flow_settings.alerts.model_copy(update={"catch_up_days": 2})}
+    )
+    shop_files.drop(settings.inbox)
+    run_nightly(settings, date=kit.LAST - dt.timedelta(days=10))
+    [summary] = run_nightly(settings, date=kit.LAST)
+    assert summary.nights == [kit.LAST - dt.timedelta(days=n) for n in (2, 1, 0)]
+    assert len(summary.nights_not_reported) == 7
+
+
+def test_files_arriving_mid_run_wait_for_the_next_run(flow_settings, shop_files, monkeypatch, kit):
+    orders, refunds = shop_files.drop(flow_settings.inbox)
+    # Still being copied in: written just now, not settled.
+    refunds.touch()
+    late = flow_settings.inbox / "late_订单导出.csv"
+    late_bytes = orders.read_bytes()
+    real_import = steps.import_inbox_file
+
+    def import_and_meanwhile(con, settings, shop_id, file, **kw):
+        if file.path == orders:  # a file dropped (already complete) while the run reads
+            late.write_bytes(late_bytes)
+            os.utime(late, (time.time() - 3600,) * 2)
+        return real_import(con, settings, shop_id, file, **kw)
+
+    monkeypatch.setattr(steps, "import_inbox_file", import_and_meanwhile)
+    [summary] = run_nightly(flow_settings, date=kit.LAST)
+
+    assert summary.status == "success", summary.message
+    assert [f.name for f in summary.files] == [orders.name]
+    assert summary.files_settling == 1
+    assert refunds.exists() and late.exists()  # untouched, for the next run
+
+    os.utime(refunds, (time.time() - 3600,) * 2)
+    [summary] = run_nightly(flow_settings, date=kit.LAST)
+    assert sorted(f.name for f in summary.files) == sorted([refunds.name, late.name])
+    statuses = {f.name: f.status for f in summary.files}
+    assert statuses == {refunds.name: "loaded", late.name: "skipped"}  # same bytes as orders
+    assert not refunds.exists() and not late.exists()
+
+
+def test_a_file_changed_while_read_is_left_for_the_next_run(
+    flow_settings, shop_files, monkeypatch, kit
+):
+    orders, refunds = shop_files.drop(flow_settings.inbox)
+    real_import = steps.import_inbox_file
+
+    def import_while_written(con, settings, shop_id, file, **kw):
+        if file.path == refunds:  # the exporter touches the file as the run starts reading
+            os.utime(refunds, (time.time() - 1800,) * 2)
+        return real_import(con, settings, shop_id, file, **kw)
+
+    monkeypatch.setattr(steps, "import_inbox_file", import_while_written)
+    [summary] = run_nightly(flow_settings, date=kit.LAST)
+    statuses = {f.name: f.status for f in summary.files}
+    assert statuses == {orders.name: "loaded", refunds.name: "changed"}
+    assert refunds.exists() and not orders.exists()
+
+
+def test_an_analyst_holding_the_file_does_not_stop_the_run(
+    flow_settings, shop_files, receiver, kit
+):
+    shop_files.drop(flow_settings.inbox)
+    first = kit.LAST - dt.timedelta(days=1)
+    run_nightly(flow_settings, date=first)
+
+    # Another process keeps the published file open read-only all night.
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(flow_settings.db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert analyst.stdout.readline().strip() == first.isoformat()
+
+        [summary] = run_nightly(flow_settings, date=kit.LAST)
+        assert summary.status == "success", summary.message
+
+        assert _ask(analyst, "query") == first.isoformat()  # still the old night, whole
+        assert _ask(analyst, "reconnect") == kit.LAST.isoformat()  # the new night
+    finally:
+        analyst.stdin.close()
+        analyst.wait(timeout=30)
+    assert analyst.returncode == 0
+
+
+ANALYST = """
+import sys, duckdb
+path = sys.argv[1]
+con = duckdb.connect(path, read_only=True)
+sql = "SELECT max(day) FROM nightly_runs WHERE status = 'success'"
+print(con.execute(sql).fetchone()[0], flush=True)
+for line in sys.stdin:
+    if line.strip() == "reconnect":
+        con.close()
+        con = duckdb.connect(path, read_only=True)
+    print(con.execute(sql).fetchone()[0], flush=True)
+"""
+
+
+def _ask(process: subprocess.Popen, command: str) -> str:
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    return process.stdout.readline().strip()
+
+
+def test_two_shops_in_one_warehouse(flow_settings, shop_files, other_shop_files, receiver, kit):
+    settings = flow_settings.model_copy(
+        update={"shops": [ShopSettings(shop_id="shop-a"), ShopSettings(shop_id="shop-b")]}
+    )
+    shop_files.drop(settings.inbox / "shop-a")
+    other_shop_files.drop(settings.inbox / "shop-b")
+
+    with use_settings(settings):
+        summaries = nightly(date=kit.LAST)  # the parent flow maps over the shops
+
+    assert [s.shop_id for s in summaries] == ["shop-a", "shop-b"]
+    assert all(s.status == "success" and s.count("loaded") == 2 for s in summaries)
+    db = settings.db
+    rows = kit.query(db, "SELECT shop_id, count(*) FROM order_lines GROUP BY ALL ORDER BY 1")
+    assert [shop for shop, _ in rows] == ["shop-a", "shop-b"]
+    assert kit.query(db, "SELECT shop_id FROM nightly_runs ORDER BY 1") == [
+        ("shop-a",),
+        ("shop-b",),
+    ]
+    assert {b["shop_id"] for b in receiver.of_kind("digest")} == {"shop-a", "shop-b"}
+    shops_in_view = kit.query(db, "SELECT DISTINCT shop_id FROM v_daily_shop ORDER BY 1")
+    assert shops_in_view == [("shop-a",), ("shop-b",)]
+
+
+def test_a_failing_task_notifies_the_channel_and_fails_the_run(
+    flow_settings, shop_files, receiver, monkeypatch, kit
+):
+    from returnwatch.transforms import detection
+
+    shop_files.drop(flow_settings.inbox)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("detector exploded")
+
+    monkeypatch.setattr(detection, "detect_days", broken)
+    with use_settings(flow_settings):
+        state = nightly(date=kit.LAST, shop_id="shop-a", return_state=True)
+
+    assert state.is_failed()
+    [notice] = receiver.of_kind("failure")
+    assert notice["day"] == kit.LAST.isoformat()
+    assert "detector exploded" in notice["failure"]["what_failed"]
+    assert "returnwatch run --date" in notice["failure"]["what_to_do"]
+    assert not flow_settings.db.exists()  # analysts never see the half-done night
+
+
+def test_a_second_run_of_the_same_shop_exits_cleanly(flow_settings, receiver, kit):
+    with shop_lock(flow_settings, "shop-a"):
+        [summary] = run_nightly(flow_settings, date=kit.LAST)
+    assert summary.status == "skipped"
+    assert "another nightly run of shop shop-a is in progress (pid" in summary.message
+    assert receiver.bodies == []
+
+
+def test_fan_out_submits_one_flow_run_per_shop(flow_settings, monkeypatch, kit):
+    """From a deployment, the parent run leaves each shop to whichever worker is free."""
+    from prefect import get_client
+
+    from returnwatch.flows import nightly as nightly_module
+    from returnwatch.flows.serve import NIGHTLY_DEPLOYMENT, deployments
+
+    settings = flow_settings.model_copy(
+        update={"shops": [ShopSettings(shop_id="shop-a"), ShopSettings(shop_id="shop-b")]}
+    )
+    deployment_id = deployments(settings)[0].apply()
+    monkeypatch.setattr(
+        nightly_module, "_current_deployment", lambda: f"nightly/{NIGHTLY_DEPLOYMENT}"
+    )
+    with use_settings(settings):
+        assert nightly(date=kit.LAST, fan_out=True) == []
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+    submitted = [r for r in runs if r.deployment_id == deployment_id]
+    assert sorted(r.parameters["shop_id"] for r in submitted) == ["shop-a", "shop-b"]
+    assert {r.parameters["date"] for r in submitted} == {kit.LAST.isoformat()}
+    assert all(r.state.is_scheduled() for r in submitted)
