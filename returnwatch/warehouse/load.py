@@ -130,6 +130,32 @@ def _mark_dirty_days(
     con.execute("DROP TABLE _changed")
 
 
+def _keep_absent_columns(
+    con: duckdb.DuckDBPyConnection, match: ProfileMatch, target: str, staged: str
+) -> None:
+    """A column this file's format lacks keeps the value an earlier load gave it.
+
+    Sources overlap without being equal: the 抖店 API has no 同意售后申请时间, the 售后
+    export no refund quantity. Replacing whole rows would blank whatever the newer
+    source does not carry; a value the file has, even empty, still replaces.
+    """
+    kind = match.profile.kind
+    key = TABLE_KEYS[kind]
+    absent = [
+        f
+        for f in LOADED_FIELDS[kind]
+        if f != "shop_id" and f.removesuffix("_raw") not in match.columns
+    ]
+    if not absent:
+        return
+    assignments = ", ".join(f"{q(f)} = t.{q(f)}" for f in absent)
+    con.execute(f"""
+        UPDATE {staged} AS s SET {assignments}
+        FROM {target} AS t
+        WHERE t.shop_id = s.shop_id AND t.{key} = s.{key}
+    """)
+
+
 def load_checked(
     con: duckdb.DuckDBPyConnection,
     match: ProfileMatch,
@@ -166,6 +192,7 @@ def load_checked(
             CREATE OR REPLACE TEMP TABLE _valid AS
             SELECT {values} FROM {checked} WHERE len(_violations) = 0
         """)
+        _keep_absent_columns(con, match, target, "_valid")
         _mark_dirty_days(con, kind, target, "_valid", batch_id)
         updated = int(
             con.execute(f"""

@@ -281,3 +281,24 @@ def test_checksum_skip_is_by_content_not_name(warehouse, settings, tmp_path, ord
     copy.write_bytes(Path(orders_csv).read_bytes())
 
     assert import_file(warehouse, settings, copy).status == "skipped"
+
+
+def test_columns_a_format_lacks_keep_their_earlier_values(
+    warehouse, settings, tmp_path, refunds_csv
+):
+    import_file(warehouse, settings, refunds_csv)
+    # a later source without reason/completed_at/quantity columns (an API, another export)
+    header = ["refund_id", "order_id", "line_id", "sku_id", "refund_type", "status", "requested_at"]
+    later = write_csv(
+        tmp_path / "narrow.csv",
+        header,
+        [["R1", "O1", "L1", "S1", "return_refund", "closed", "2026-08-03 12:00:00"]],
+    )
+
+    import_file(warehouse, settings, later)
+
+    row = warehouse.execute(
+        "SELECT status, reason, completed_at, refund_amount, quantity FROM refund_records "
+        "WHERE refund_id = 'R1'"
+    ).fetchone()
+    assert row == ("closed", "尺码不合适", dt.datetime(2026, 8, 6, 12, 0), Decimal("99.50"), 1)
