@@ -19,7 +19,7 @@ app = typer.Typer(
     help="returnwatch: watch a shop's returns every night and alert the team in chat.",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 console = Console()
 err_console = Console(stderr=True)
