@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -193,6 +193,115 @@ class ShopSettings(BaseModel):
     db: Path | None = None
 
 
+# The 售后原因 labels of the 抖店 export (and the synthetic shop), mapped to the report's
+# standard reason classes. Labels not listed here, and labels listed in `vague_reasons`, are
+# classified from the buyer's own words (`reason_detail`) by `reason_keywords`.
+DEFAULT_REASON_MAP: dict[str, str] = {
+    "质量问题": "质量问题",
+    "尺码不合适": "尺码不符",
+    "商品与描述不符": "描述不符",
+    "七天无理由退货": "冲动消费/七天无理由",
+    "物流破损": "物流问题",
+    "不想要了": "冲动消费/七天无理由",
+    "发错货": "物流问题",
+    "其他": "其他",
+}
+# Keyword rules for the buyer's words, tried in this order; the first class with a keyword
+# contained in the text wins. Also used for labels missing from the map.
+DEFAULT_REASON_KEYWORDS: dict[str, list[str]] = {
+    "质量问题": ["质量", "做工", "瑕疵", "开线", "坏了", "是坏的", "污渍", "起球", "掉色", "异味"],
+    "尺码不符": ["尺码", "尺寸", "偏小", "偏大", "太大", "太小", "码数", "穿不上", "挤脚", "腰围"],
+    "描述不符": ["描述", "图片", "详情页", "色差", "材质", "不一样", "直播间", "货不对板"],
+    "物流问题": ["快递", "物流", "破损", "压坏", "碎了", "运输", "发错", "少发", "漏发", "没收到"],
+    "冲动消费/七天无理由": ["不想要", "不喜欢", "拍错", "买多", "多拍", "七天无理由", "降价", "已经有了"],
+}  # fmt: skip
+# Product-name keywords that put a SKU in an industry category (first match wins); SKUs
+# matching none are in `shop_category`.
+DEFAULT_CATEGORY_KEYWORDS: dict[str, list[str]] = {
+    "鞋靴": ["鞋", "靴"],
+    "服饰": ["连衣裙", "T恤", "牛仔裤", "卫衣", "休闲裤", "衬衫", "开衫", "外套", "裙", "裤"],
+    "数码": ["耳机", "手机壳", "充电", "数据线", "音箱"],
+    "美妆个护": ["面膜", "洗发水", "牙刷", "护肤", "口红", "精华"],
+    "食品": ["坚果", "零食", "茶叶", "咖啡"],
+    "家居": ["保温杯", "收纳", "四件套", "床品", "毛巾"],
+}
+# Typical monthly return rates (low, high) per category. 服饰 20–30% is the figure the
+# project was given; the others are placeholders to replace with your own sector's numbers.
+DEFAULT_BENCHMARKS: dict[str, tuple[float, float]] = {
+    "服饰": (0.20, 0.30),
+    "鞋靴": (0.15, 0.25),
+    "数码": (0.05, 0.10),
+    "美妆个护": (0.05, 0.10),
+    "食品": (0.02, 0.05),
+    "家居": (0.05, 0.12),
+    "综合": (0.10, 0.20),
+}
+
+
+class ReportSettings(BaseModel):
+    """`[report]`: the monthly return report (`returnwatch report --month YYYY-MM`).
+
+    docs/report.md defines every figure of the report and how each setting below is used.
+    `reason_map` and `benchmarks` entries are merged over the defaults; the keyword tables
+    replace theirs (their order is their priority).
+    """
+
+    # Where reports are written when no --out is given: <out_dir>/<shop>/<YYYY-MM>/.
+    out_dir: Path = Path("reports")
+    # Where out_dir is published (a static site or bucket). When set, the month's first
+    # digest links the previous month's report; unset, digests carry no report link.
+    public_base_url: str | None = None
+    # What that link points at: the HTML report, or the trend chart's PNG.
+    attachment: Literal["link", "image"] = "link"
+    # Health thresholds shown beside each KPI.
+    healthy_return_rate: float = Field(default=0.18, gt=0, le=1)  # healthy below
+    healthy_dispute_rate: float = Field(default=0.01, gt=0, le=1)  # healthy below
+    healthy_repurchase_coefficient: float = Field(default=0.6, gt=0)  # healthy at or above
+    review_target_hours: float = Field(default=2.0, gt=0)  # 申请 → 同意: first review
+    decision_target_hours: float = Field(default=48.0, gt=0)  # 申请 → 同意: 安心购 decision
+    # A buyer "repurchased" with another order paid within this many days after their
+    # first order of the month.
+    repurchase_window_days: int = Field(default=30, ge=1)
+    # Category benchmarks: a SKU's category comes from its product name, else this one.
+    shop_category: str = "综合"
+    category_keywords: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CATEGORY_KEYWORDS.items()}
+    )
+    benchmarks: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_BENCHMARKS)
+    )
+    # Reasons: platform label → standard class, and the keyword classifier.
+    reason_map: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REASON_MAP))
+    vague_reasons: list[str] = Field(default_factory=lambda: ["其他"])
+    reason_keywords: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_REASON_KEYWORDS.items()}
+    )
+    # Damaged in transit: these labels, or these words in the buyer's own text.
+    damage_reasons: list[str] = Field(default_factory=lambda: ["物流破损"])
+    damage_keywords: list[str] = Field(
+        default_factory=lambda: ["破损", "压坏", "碎了", "变形", "破的", "摔坏"]
+    )
+    # arbitration_status values that mean "no dispute" (anything else non-empty is one).
+    no_dispute_values: list[str] = Field(default_factory=lambda: ["-", "无", "未仲裁", "无仲裁"])
+    # Sizes of the tables and the heatmap; heatmap cells with fewer order lines are grey.
+    top_skus: int = Field(default=20, ge=1)
+    heatmap_regions: int = Field(default=12, ge=1)
+    heatmap_skus: int = Field(default=12, ge=1)
+    min_cell_order_lines: int = Field(default=30, ge=1)
+
+    @field_validator("reason_map")
+    @classmethod
+    def _merge_reason_map(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**DEFAULT_REASON_MAP, **value}
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _merge_benchmarks(
+        cls, value: dict[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
+        return {**DEFAULT_BENCHMARKS, **value}
+
+
 class Settings(BaseSettings):
     """All of returnwatch's settings; see the README's Configuration table."""
 
@@ -223,6 +332,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(
