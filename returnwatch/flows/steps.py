@@ -151,6 +151,12 @@ def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -
         return None
     if not api_configured(settings):
         return None
+    owner = settings.source.api.shop_id
+    if owner is None and len(settings.shop_ids()) > 1:
+        log.warning("[source.api] has no shop_id while several shops are configured: not pulled")
+        return "not pulled: set [source.api] shop_id to the shop its credentials belong to"
+    if owner is not None and owner != shop_id:
+        return None  # the API credentials belong to another shop
     return str(pull_updates(con, settings, shop_id=shop_id))
 
 

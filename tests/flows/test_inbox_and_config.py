@@ -194,3 +194,27 @@ def test_serve_schedules_at_two_in_the_shops_timezone(settings, monkeypatch):
     monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: no_api)
     with pytest.raises(serve.NoPrefectServer, match="prefect server start"):
         serve.serve(settings)
+
+
+def test_the_api_is_pulled_only_for_the_shop_its_credentials_belong_to(settings, monkeypatch):
+    import returnwatch.sources.doudian_api as api
+
+    pulled: list[str | None] = []
+    monkeypatch.setattr(api, "api_configured", lambda s: True)
+    monkeypatch.setattr(api, "pull_updates", lambda con, s, *, shop_id: pulled.append(shop_id))
+
+    assert steps.pull_api(None, settings, "test-shop") == "None"
+    two = settings.model_copy(
+        update={"shops": [ShopSettings(shop_id="a"), ShopSettings(shop_id="b")]}
+    )
+    assert "set [source.api] shop_id" in steps.pull_api(None, two, "a")
+    owned = two.model_copy(
+        update={
+            "source": two.source.model_copy(
+                update={"api": two.source.api.model_copy(update={"shop_id": "b"})}
+            )
+        }
+    )
+    assert steps.pull_api(None, owned, "a") is None
+    steps.pull_api(None, owned, "b")
+    assert pulled == ["test-shop", "b"]
