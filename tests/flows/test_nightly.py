@@ -280,3 +280,25 @@ def test_fan_out_submits_one_flow_run_per_shop(flow_settings, monkeypatch, kit):
     assert sorted(r.parameters["shop_id"] for r in submitted) == ["shop-a", "shop-b"]
     assert {r.parameters["date"] for r in submitted} == {kit.LAST.isoformat()}
     assert all(r.state.is_scheduled() for r in submitted)
+
+
+def test_backfill_recomputes_a_range_without_messages(flow_settings, shop_files, receiver, kit):
+    from returnwatch.flows.backfill import run_backfill
+    from returnwatch.ingest import import_paths
+    from returnwatch.warehouse.publish import open_working
+
+    con = open_working(flow_settings)
+    import_paths(con, flow_settings, shop_files.files, shop_id="shop-a")
+    con.close()
+    assert not flow_settings.db.exists()  # imported, not yet published
+
+    summary = run_backfill(kit.START, kit.LAST, settings=flow_settings)
+
+    assert summary.shops == ["shop-a"] and summary.anomalies >= 1
+    assert "no alerts sent" in summary.paragraph()
+    assert receiver.bodies == []
+    rows = kit.query(flow_settings.db, "SELECT min(day), max(day) FROM daily_return_rates")
+    assert rows == [(kit.START, kit.LAST)]
+    assert kit.query(flow_settings.db, "SELECT count(*) FROM alert_outbox") == [(0,)]
+    anomalous = kit.query(flow_settings.db, "SELECT day FROM anomalies WHERE dimension = 'shop'")
+    assert (kit.LAST,) in anomalous
