@@ -38,6 +38,7 @@ from returnwatch.transforms.rates import (
     consume_dirty_days,
     date_range,
     feed_days,
+    reach_days,
     read_sql,
     recompute_rates,
     refresh_rates,
@@ -304,6 +305,7 @@ def default_anomalies(
 ) -> tuple[pd.DataFrame, int]:
     """The default detector's anomalies for one cluster of days, and how many slice-days
     it tested."""
+    reach = reach_days(detection)
     features = con.execute(
         read_sql("detection_features"),
         {
@@ -317,6 +319,9 @@ def default_anomalies(
             "lift_threshold": detection.lift_threshold,
             "min_extra_returns": detection.min_extra_returns,
             "screen_z": detection.screen_z,
+            "first_day": days[0] - timedelta(days=reach),
+            "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
+            "last_day": days[-1],
         },
     ).df()
     scored = score(features, detection)

@@ -18,7 +18,7 @@ from importlib import resources
 
 import duckdb
 
-from returnwatch.settings import Settings
+from returnwatch.settings import DetectionSettings, Settings
 
 RETURN_TYPES = ("return_refund", "refund_only")
 
@@ -44,14 +44,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def feed_days(settings: Settings) -> int:
-    """How many days after a changed day can see the change.
+    """How many days after a changed day can see the change (see `reach_days`)."""
+    return reach_days(settings.detection)
+
+
+def reach_days(detection: DetectionSettings) -> int:
+    """How far back a day's results read, in days.
 
     The literal baseline of day D reads D-window_days … D-1. The default detector reaches
     further back (docs/detection.md, "Incremental recomputation"): its clean baseline for D
-    reads the history days' own screening baselines, whose exposures read the lag profile
-    window and the return-lag days before them: 4 x window_days + return_lag_days.
+    reads the history days' own screening baselines (two rounds), whose exposures read the
+    lag-profile window and the return-lag days before them: 4 x window_days +
+    return_lag_days.
     """
-    detection = settings.detection
     if detection.mode == "literal":
         return detection.window_days
     return 4 * detection.window_days + detection.return_lag_days
@@ -134,7 +139,13 @@ def recompute_rates(
         )
         con.execute(
             f"INSERT INTO daily_return_rates BY NAME {sql}",
-            {"shop_id": shop_id, "days": group, "window_days": window},
+            {
+                "shop_id": shop_id,
+                "days": group,
+                "window_days": window,
+                "first_day": group[0] - timedelta(days=window),
+                "last_day": group[-1],
+            },
         )
 
 

@@ -11,8 +11,10 @@
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $min_lag_refunds, $min_history_days, $lift_threshold, $min_extra_returns,
--- $screen_z. Reads daily_return_rates (current for min($days) - 3 x $window_days -
--- $lag_days .. max($days)) and, for the lag profile, refund_records joined to order_lines.
+-- $screen_z, and the days read (constants, so scans skip row groups outside them):
+-- $first_day = min($days) - 4 x $window_days - $lag_days, $first_series_day = min($days) -
+-- 3 x $window_days, $last_day = max($days). Reads daily_return_rates (which must be
+-- current over them) and, for the lag profile, refund_records joined to order_lines.
 
 with
 
@@ -20,21 +22,12 @@ target_days as (
     select distinct unnest($days::date[]) as day
 ),
 
-scope as (
-    select
-        min(day) - (4 * $window_days + $lag_days)::integer as first_day,
-        min(day) - (3 * $window_days)::integer as first_series_day,
-        max(day) as last_day
-    from target_days
-),
-
 lags as (
     select unnest(range(0, $lag_days + 1))::integer as lag_days
 ),
 
 calendar as (
-    select unnest(generate_series(scope.first_day, scope.last_day, interval 1 day))::date as day
-    from scope
+    select unnest(generate_series($first_day::date, $last_day::date, interval 1 day))::date as day
 ),
 
 -- import CTEs
@@ -51,10 +44,9 @@ rates as (
         rate.baseline_days,
         rate.lift
     from daily_return_rates as rate
-    cross join scope
     where
         rate.shop_id = $shop_id
-        and rate.day between scope.first_day and scope.last_day
+        and rate.day between $first_day::date and $last_day::date
         and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
 ),
 
@@ -67,12 +59,13 @@ linked_refunds as (
     inner join order_lines as line
         on line.shop_id = refund.shop_id
         and line.line_id = refund.line_id
-    cross join scope
     where
         refund.shop_id = $shop_id
         and refund.refund_type in ('return_refund', 'refund_only')
-        and refund.requested_at >= scope.first_day
-        and refund.requested_at < scope.last_day + 1
+        and refund.requested_at >= $first_day::date
+        and refund.requested_at < $last_day::date + 1
+        and line.paid_at >= $first_day::date - $lag_days
+        and line.paid_at < $last_day::date + 1
         and refund.requested_at::date - line.paid_at::date between 0 and $lag_days
     group by 1, 2
 ),
@@ -186,8 +179,7 @@ raw_history as (
         sum(x * y) over history as raw_xy,
         sum(x * x) over history as raw_xx
     from series
-    cross join scope
-    where series.day >= scope.first_series_day
+    where series.day >= $first_series_day::date
     window history as (
         partition by dimension, key
         order by day
