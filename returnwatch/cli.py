@@ -96,6 +96,10 @@ def import_(
         results.append(result)
         style = {"loaded": "green", "skipped": "dim", "refused": "bold red"}[result.status]
         console.print(result.line(), style=style, highlight=False, markup=False, soft_wrap=True)
+    if any(r.status == "loaded" for r in results):
+        from returnwatch.warehouse.publish import publish
+
+        publish(settings, con)
     con.close()
     if not results:
         err_console.print("no CSV or XLSX files found in the paths given")
@@ -122,8 +126,11 @@ def detect(
     Recomputing a day replaces its rows. No chat message is sent.
     """
     from returnwatch.transforms.detection import run_detect
+    from returnwatch.warehouse.publish import publish
 
-    summary = run_detect(_settings(), _parse_day(start), _parse_day(end), shop_id=shop)
+    settings = _settings()
+    summary = run_detect(settings, _parse_day(start), _parse_day(end), shop_id=shop)
+    publish(settings)
     console.print(str(summary), highlight=False, markup=False)
 
 
@@ -166,11 +173,104 @@ def pull(
     except (TokenExpiredError, SignatureRejectedError, ApiNotConfigured) as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_REFUSED) from exc
+    else:
+        from returnwatch.warehouse.publish import publish
+
+        publish(settings, con)
     finally:
         con.close()
     console.print(str(summary), markup=False, highlight=False)
     if not summary.ok:
         raise typer.Exit(EXIT_REFUSED)
+
+
+@app.command()
+def run(
+    date: Annotated[
+        str | None, typer.Option(help="The night (YYYY-MM-DD); default yesterday, shop time.")
+    ] = None,
+    shop: Annotated[str | None, typer.Option(help="One shop; default every shop.")] = None,
+) -> None:
+    """Run the nightly job once, in this process: import, detect, alert, publish.
+
+    Imports the settled files of the inbox (and pulls the 抖店 API when configured),
+    recomputes the days the new data changed, detects the night and every night missed
+    since the last successful run, sends the alerts, publishes the warehouse for analysts
+    and prints a one-paragraph summary per shop. A failure notifies every channel.
+    """
+    from returnwatch.flows.nightly import run_nightly
+
+    summaries = run_nightly(_settings(), date=_parse_day(date) if date else None, shop_id=shop)
+    for summary in summaries:
+        console.print(summary.paragraph(), highlight=False, markup=False)
+    if any(s.status == "failed" for s in summaries):
+        raise typer.Exit(1)
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    shop: Annotated[str | None, typer.Option(help="One shop; default every shop.")] = None,
+) -> None:
+    """Recompute rates and anomalies for a range as a Prefect flow run; sends no message."""
+    from returnwatch.flows.backfill import run_backfill
+
+    summary = run_backfill(_parse_day(start), _parse_day(end), shop, settings=_settings())
+    console.print(summary.paragraph(), highlight=False, markup=False)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the nightly (02:00 shop time) and backfill deployments from this machine.
+
+    Needs a Prefect server for its scheduler: run `prefect server start` and set
+    PREFECT_API_URL (see the README, "Running every night"). No work pool or worker.
+    """
+    from returnwatch.flows.serve import NoPrefectServer
+    from returnwatch.flows.serve import serve as serve_flows
+
+    try:
+        serve_flows(_settings())
+    except NoPrefectServer as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's inbox and warehouse.")] = Path(
+        "demo-output"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic shop.")] = 7,
+    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
+) -> None:
+    """Run the whole job on a built-in synthetic shop (what `make demo` runs).
+
+    Generates a seeded 抖店 shop with injected return spikes, imports its monthly exports,
+    backfills the history, runs the last night with alerts to a local webhook receiver it
+    starts itself, and says where the DuckDB file is and what to query. Touches nothing
+    outside --out.
+    """
+    import os
+
+    # The flows' per-task log lines would bury the story the demo tells.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from returnwatch.demo import EXAMPLE_QUERIES, run_demo
+
+    db = run_demo(
+        out,
+        seed=seed,
+        days=days,
+        say=lambda line: console.print(line, markup=False, highlight=False),
+    )
+    console.print(
+        f"\n6. The warehouse is {db.resolve()} — open it with `duckdb -readonly {db}`, "
+        "DBeaver or a notebook (DuckDB >= 1.2), and try:\n",
+        markup=False,
+        highlight=False,
+    )
+    console.print(EXAMPLE_QUERIES, markup=False, highlight=False)
 
 
 validation_app = typer.Typer(help="The validation contract (a Great Expectations suite).")
@@ -233,6 +333,9 @@ def alerts_send(
     if retry_failed:
         console.print(f"{requeue_failed(con)} failed alert(s) queued again")
     summary = send_pending(con, _settings())
+    from returnwatch.warehouse.publish import publish
+
+    publish(_settings(), con)
     con.close()
     console.print(
         f"sent {summary.sent}, failed {summary.failed}, still pending {summary.pending}",

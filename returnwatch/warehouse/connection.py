@@ -18,10 +18,16 @@ STORAGE_COMPATIBILITY = "v1.2.0"
 def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-write connection to the warehouse, migrated to the newest schema.
 
-    The memory limit keeps a big import from swapping an analyst's laptop: DuckDB spills
-    to its temp directory instead of growing.
+    By default this is the private *working* file (`publish.working_path`): analysts open
+    the published file, which only `publish.publish` replaces, so writers never wait on
+    them and they never see half a load. The memory limit keeps a big import from swapping
+    an analyst's laptop: DuckDB spills to its temp directory instead of growing.
     """
-    db_path = Path(path or settings.db)
+    if path is None:
+        from returnwatch.warehouse.publish import ensure_working
+
+        path = ensure_working(settings)
+    db_path = Path(path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "memory_limit": settings.memory_limit,
