@@ -15,6 +15,8 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+import duckdb
+
 from returnwatch.alerts.digest import Attachment
 from returnwatch.report.metrics import Period, ReportData, collect, report_shop
 from returnwatch.settings import Settings
@@ -25,6 +27,7 @@ __all__ = [
     "ReportResult",
     "build_report",
     "default_report_path",
+    "open_published",
     "trend_attachment",
 ]
 
@@ -70,14 +73,15 @@ def build_report(
     """Write one shop's report for `month` (YYYY-MM): `out` (default under
     `[report] out_dir`) and one PNG per chart beside it. Returns what it wrote.
 
-    `shop_id` None means the warehouse's only shop (or the configured one).
+    `shop_id` None means the warehouse's only shop (or the configured one). The report
+    reads the published warehouse, read-only, like an analyst: it never waits on a
+    writer and shows what the last import or nightly run published.
     """
     from returnwatch.report.render import CHARTS, render
-    from returnwatch.warehouse.connection import connect
 
     started = time.perf_counter()
     period = Period.parse(month)
-    con = connect(settings)
+    con = open_published(settings)
     try:
         shop = report_shop(con, settings, shop_id)
         data = collect(con, settings, shop, period.month)
@@ -100,6 +104,14 @@ def build_report(
         seconds=time.perf_counter() - started,
         font_characters=rendered.font_characters,
     )
+
+
+def open_published(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse (`settings.db`)."""
+    path = Path(settings.db)
+    if not path.exists():
+        raise LookupError(f"no warehouse at {path}: import the shop's exports first")
+    return duckdb.connect(str(path), read_only=True, config={"memory_limit": settings.memory_limit})
 
 
 def trend_attachment(settings: Settings, shop_id: str, day: date) -> Attachment | None:

@@ -189,4 +189,6 @@ def _forget_font(font_manager, path: Path) -> None:
     """Drop a temporary subset from matplotlib's font list once its file is gone."""
     manager = font_manager.fontManager
     manager.ttflist = [entry for entry in manager.ttflist if Path(entry.fname) != path]
-    manager._findfont_cached.cache_clear()
+    cached = getattr(manager, "_findfont_cached", None)  # private: may move between versions
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()

@@ -44,6 +44,7 @@ def shop_dir(tmp_path_factory) -> Path:
     from returnwatch.synthetic import generate_shop, write_doudian_exports
     from returnwatch.transforms.detection import run_detect
     from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.publish import publish
 
     root = tmp_path_factory.mktemp("report-shop")
     settings = shop_settings(root)
@@ -61,6 +62,7 @@ def shop_dir(tmp_path_factory) -> Path:
         row[0] for row in con.execute("SELECT DISTINCT day FROM anomalies ORDER BY day").fetchall()
     ]
     enqueue_digests(con, settings, SHOP, days, now=GENERATED_AT)
+    publish(settings, con)  # the report reads the published file, as analysts do
     con.close()
     return root
 
