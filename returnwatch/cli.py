@@ -273,6 +273,39 @@ def demo(
     console.print(EXAMPLE_QUERIES, markup=False, highlight=False)
 
 
+@app.command()
+def report(
+    month: Annotated[str, typer.Option("--month", help="The month to report, YYYY-MM.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The HTML file to write; the PNGs go beside it. "
+            "Default: `<[report] out_dir>/<shop>/<YYYY-MM>/`.",
+        ),
+    ] = None,
+    shop: Annotated[
+        str | None, typer.Option("--shop", help="The shop, when the warehouse holds several.")
+    ] = None,
+) -> None:
+    """Write the monthly return report: one self-contained HTML page (opens offline,
+    prints to A4) and one PNG per chart for chat. docs/report.md explains every figure."""
+    from returnwatch.report import build_report
+
+    try:
+        result = build_report(_settings(), month, shop, out)
+    except (ValueError, LookupError) as exc:
+        err_console.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_REFUSED) from exc
+    console.print(
+        f"{result.shop_id} {result.month}: {result.html_path} in {result.seconds:.1f}s",
+        highlight=False,
+        markup=False,
+    )
+    for name, path in result.png_paths.items():
+        console.print(f"  {name}: {path}", highlight=False, markup=False)
+
+
 validation_app = typer.Typer(help="The validation contract (a Great Expectations suite).")
 app.add_typer(validation_app, name="validation")
 
