@@ -186,12 +186,14 @@ def run_detect(
     For each shop (all shops in the warehouse when shop_id is None): recompute the rates
     of start..end, of the days before it that its baselines read and of the days after it
     that read its rates, then detect every day of start..end. No chat message is sent.
+    Writes the working file (waiting while another writer holds it); publishing it for
+    analysts is the caller's step.
     """
-    from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.publish import open_working
 
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    con = connect(settings)
+    con = open_working(settings)
     try:
         shops = [shop_id] if shop_id is not None else shop_ids(con)
         days = date_range(start, end)
