@@ -302,3 +302,22 @@ def test_columns_a_format_lacks_keep_their_earlier_values(
         "WHERE refund_id = 'R1'"
     ).fetchone()
     assert row == ("closed", "尺码不合适", dt.datetime(2026, 8, 6, 12, 0), Decimal("99.50"), 1)
+
+
+def test_refund_without_line_takes_its_orders_region(warehouse, settings, tmp_path, orders_csv):
+    import_file(warehouse, settings, orders_csv)
+    path = write_csv(
+        tmp_path / "no-line.csv",
+        REFUND_HEADER,
+        [
+            ["R9", "O2", "", "S1", "return_refund", "", "", "2026-08-04 08:00:00", "", "1", 1, "", ""],
+            ["R8", "O404", "", "S1", "return_refund", "", "", "2026-08-04 08:00:00", "", "1", 1, "", ""],
+        ],
+    )  # fmt: skip
+
+    import_file(warehouse, settings, path)
+
+    rows = warehouse.execute(
+        "SELECT refund_id, province, province_source, carrier FROM refunds ORDER BY 1"
+    ).fetchall()
+    assert rows == [("R8", "unknown", "unknown", None), ("R9", "浙江省", "order", "中通快递")]
