@@ -43,20 +43,11 @@ from scipy import stats
 
 from returnwatch import synthetic
 from returnwatch.settings import Settings
-from returnwatch.synthetic import MIN_BASELINE_DAYS, SyntheticShop, generate_shop
+from returnwatch.synthetic import MIN_BASELINE_DAYS, SyntheticShop, generate_shop, insert_frames
 from returnwatch.transforms.detection import detect_days, detect_dirty
 from returnwatch.transforms.rates import date_range, refresh_rates
 from returnwatch.warehouse.connection import connect_memory
 
-ORDER_COLUMNS = (
-    "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "unit_price",
-    "amount", "paid_at", "province", "city", "carrier", "customer_id",
-)  # fmt: skip
-REFUND_COLUMNS = (
-    "shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_name", "refund_type",
-    "reason", "status", "requested_at", "approved_at", "completed_at", "refund_amount",
-    "quantity", "province", "carrier",
-)  # fmt: skip
 NESTED_SHARE = 0.30
 DETECTABLE_FWER = 0.01
 
@@ -88,17 +79,7 @@ def load_shop(con: duckdb.DuckDBPyConnection, shop: SyntheticShop, seed: int) ->
     refunds = shop.refunds.copy()
     rng = np.random.default_rng(seed)
     refunds.loc[rng.random(len(refunds)) < 0.3, "province"] = None
-    for table, frame, columns in (
-        ("order_lines", shop.order_lines, ORDER_COLUMNS),
-        ("refund_records", refunds, REFUND_COLUMNS),
-    ):
-        con.register("_frame", frame)
-        con.execute(
-            f"INSERT INTO {table} BY NAME SELECT {', '.join(columns)}, "
-            "'synthetic' AS source_format, 0 AS load_batch_id, now()::TIMESTAMP AS loaded_at "
-            "FROM _frame"
-        )
-        con.unregister("_frame")
+    insert_frames(con, shop.order_lines, refunds)
 
 
 def run_detector(

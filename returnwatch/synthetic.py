@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -370,6 +371,16 @@ CS_AGENTS: tuple[str, ...] = ("系统", "客服-小美", "客服-阿强", "客�
 # Output formats
 # ---------------------------------------------------------------------------------------
 
+# Warehouse columns insert_frames writes (the canonical fields the frames carry).
+WAREHOUSE_ORDER_COLUMNS: tuple[str, ...] = (
+    "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "unit_price",
+    "amount", "paid_at", "province", "city", "carrier", "customer_id",
+)  # fmt: skip
+WAREHOUSE_REFUND_COLUMNS: tuple[str, ...] = (
+    "shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_name", "refund_type",
+    "reason", "status", "requested_at", "approved_at", "completed_at", "refund_amount",
+    "quantity", "province", "carrier",
+)  # fmt: skip
 CANONICAL_ORDER_COLUMNS: tuple[str, ...] = (
     "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "amount",
     "paid_at", "province", "city", "carrier", "customer_id",
@@ -1922,3 +1933,30 @@ def _fmt_money(values: np.ndarray) -> np.ndarray:
     """Amounts → "123.40": exactly two decimals (rounding first makes `.2f` exact)."""
     rounded = np.round(np.asarray(values, dtype=float), 2).tolist()
     return np.array([f"{v:.2f}" for v in rounded], dtype=object)
+
+
+def insert_frames(
+    con: duckdb.DuckDBPyConnection,
+    order_lines: pd.DataFrame | None = None,
+    refunds: pd.DataFrame | None = None,
+) -> None:
+    """Insert canonical frames straight into order_lines / refund_records.
+
+    Bypasses the importer (no validation, no hashing), for tests and benchmarks of what
+    comes after loading; only the canonical columns a frame has are written.
+    """
+    for table, frame, columns in (
+        ("order_lines", order_lines, WAREHOUSE_ORDER_COLUMNS),
+        ("refund_records", refunds, WAREHOUSE_REFUND_COLUMNS),
+    ):
+        if frame is None or frame.empty:
+            continue
+        present = ", ".join(c for c in columns if c in frame.columns)
+        con.register("_frame", frame)
+        try:
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT {present}, 'synthetic' AS source_format, "
+                "0 AS load_batch_id, now()::TIMESTAMP AS loaded_at FROM _frame"
+            )
+        finally:
+            con.unregister("_frame")
