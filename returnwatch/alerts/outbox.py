@@ -15,13 +15,20 @@ content is a hash of the kind and the primary slices it reports. Enqueueing a ni
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import duckdb
 
 from returnwatch.alerts.channels import channels_for, make_channel, to_json
-from returnwatch.alerts.digest import Digest, digest_for_channel, failure_digest, load_night
+from returnwatch.alerts.digest import (
+    Attachment,
+    Digest,
+    digest_for_channel,
+    failure_digest,
+    load_night,
+)
 from returnwatch.settings import ChannelSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -59,8 +66,12 @@ def enqueue_digests(
     days: list[date],
     *,
     now: datetime | None = None,
+    attachments: Mapping[date, Sequence[Attachment]] | None = None,
 ) -> int:
     """Queue one digest per night and matching channel for `shop_id`; returns rows added.
+
+    `attachments` adds links or images to the digests of given nights (the monthly
+    report's trend on the month's first digest).
 
     Runs inside the caller's transaction (the one that wrote the anomalies): it neither
     begins nor commits. Nights are queued oldest first, so catch-up nights arrive in order;
@@ -84,6 +95,9 @@ def enqueue_digests(
         night = load_night(con, settings, shop_id, day)
         for channel in channels:
             digest = digest_for_channel(night, channel, settings)
+            extra = tuple((attachments or {}).get(day, ()))
+            if digest is not None and extra:
+                digest = replace(digest, attachments=(*digest.attachments, *extra))
             added += len(_enqueue(con, channel, shop_id, day, NIGHT, digest, now))
     return added
 

@@ -284,14 +284,45 @@ def detect_history(
     return detection.detect_days(con, settings, shop_id, days)
 
 
+def month_report_attachment(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date
+):
+    """Last month's report, for the month's first digest, when `[report] public_base_url`
+    says where reports are served; None otherwise or when this month already had a digest.
+
+    Built before the detection transaction (a report takes seconds) from the published
+    warehouse, which holds last month once a night of it has been published; on the very
+    first run there is nothing published yet, and no link.
+    """
+    if not settings.report.public_base_url:
+        return None
+    earlier = con.execute(
+        "SELECT count(*) FROM alert_outbox WHERE shop_id = ? AND kind <> 'failure' "
+        "AND day >= date_trunc('month', ?::DATE) AND day < ?",
+        [shop_id, night, night],
+    ).fetchone()[0]
+    if earlier:
+        return None
+    from returnwatch.report import trend_attachment
+
+    try:
+        return trend_attachment(settings, shop_id, night)
+    except (LookupError, ValueError) as exc:  # no data for last month yet: no link
+        log.info("%s: no monthly report to attach for %s: %s", shop_id, night, exc)
+        return None
+
+
 def detect_night(
     con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date
 ) -> detection.DetectionSummary:
     """Detect one night and queue its digests in the same transaction (committed together)."""
     from returnwatch.alerts.outbox import enqueue_digests
 
+    report_link = month_report_attachment(con, settings, shop_id, night)
+    attachments = {night: [report_link]} if report_link else None
+
     def queue(con_: duckdb.DuckDBPyConnection, shop: str, days: list[dt.date]) -> None:
-        enqueue_digests(con_, settings, shop, days)
+        enqueue_digests(con_, settings, shop, days, attachments=attachments)
 
     return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
 

@@ -302,3 +302,29 @@ def test_backfill_recomputes_a_range_without_messages(flow_settings, shop_files,
     assert kit.query(flow_settings.db, "SELECT count(*) FROM alert_outbox") == [(0,)]
     anomalous = kit.query(flow_settings.db, "SELECT day FROM anomalies WHERE dimension = 'shop'")
     assert (kit.LAST,) in anomalous
+
+
+def test_first_digest_of_a_month_links_last_months_report(
+    flow_settings, shop_files, receiver, kit, tmp_path
+):
+    report = {"public_base_url": "https://reports.example/rw", "out_dir": tmp_path / "reports"}
+    settings = flow_settings.model_copy(
+        update={"report": flow_settings.report.model_copy(update=report)}
+    )
+    shop_files.drop(settings.inbox)
+    run_nightly(settings, date=dt.date(2026, 7, 31))  # July is in, and published
+
+    [summary] = run_nightly(settings, date=kit.LAST)  # catches up 08-12 … 08-19
+
+    assert summary.status == "success", summary.message
+    august = sorted(
+        (b for b in receiver.bodies if b["day"] >= "2026-08-01"), key=lambda b: b["day"]
+    )
+    assert len(august) == 8
+    linked = [b for b in august if b["attachments"]]
+    assert [b["day"] for b in linked] == [august[0]["day"]]  # the month's first only
+    [link] = linked[0]["attachments"]
+    assert link["url"].startswith("https://reports.example/rw/shop-a/2026-07/")
+    assert link["url"].endswith(".html") and "2026-07" in link["title"]
+    served = tmp_path / "reports" / link["url"].removeprefix("https://reports.example/rw/")
+    assert served.exists()  # the page the link points at was built into out_dir
