@@ -216,43 +216,54 @@ def typed_columns(profile: Profile) -> list[str]:
 
 
 def checked_sql(match: ProfileMatch, source_table: str, default_shop: str) -> str:
-    """One row per distinct source row: canonical values, `_violations`, `_copies`."""
+    """One row per distinct source row: canonical values, `_violations`, `_copies`, and
+    for rows breaking a rule `_raw_row`, their source values."""
     profile = match.profile
     present = set(match.columns)
     src_cols = [q(SOURCE_PREFIX + f.name) for f in profile.fields if f.name in present]
     rules = RULES[profile.kind]
     unique_cols = [r.column for r in rules if r.expectation == "expect_column_values_to_be_unique"]
-    repeated = [
-        f"""LEFT JOIN (
-    SELECT {q(c)} AS _value, count(*) AS {q(unique_count_column(c))}
-    FROM normalized GROUP BY {q(c)} HAVING count(*) > 1
-) AS {q("_dup_" + c)} ON {q("_dup_" + c)}._value = normalized.{q(c)}"""
-        for c in unique_cols
-    ]
-    repeat_counts = [
-        f"coalesce({q(unique_count_column(c))}, 1) AS {q(unique_count_column(c))}"
-        for c in unique_cols
-    ]
     violations = ", ".join(
         f"CASE WHEN {rule.violation_sql()} THEN {lit(rule.name)} END" for rule in rules
     )
-    # Hash aggregates, not window functions: grouping 1M rows by all their columns (exact
-    # duplicates) or by their id (uniqueness) is several times faster than partitioning.
+    key = unique_cols[0] if len(unique_cols) == 1 else None
+    key_field = profile.field(key) if key is not None else None
+    if key is not None and key in present and key_field is not None and key_field.kind == "id":
+        distinct = _distinct_by_key_sql(src_cols, key, _clean_id(q(SOURCE_PREFIX + key)))
+        repeated: list[str] = []
+        repeat_counts = [q(unique_count_column(key))]
+        carried = f"normalized.* EXCLUDE ({q(unique_count_column(key))})"
+        counted = f", {q(unique_count_column(key))}"
+    else:
+        distinct = f"""distinct_rows AS (
+    SELECT min(_row) AS _row, count(*) AS _copies, {", ".join(src_cols)}
+    FROM source
+    GROUP BY ALL
+)"""
+        repeated = [
+            f"""LEFT JOIN (
+    SELECT {q(c)} AS _value, count(*) AS {q(unique_count_column(c))}
+    FROM normalized GROUP BY {q(c)} HAVING count(*) > 1
+) AS {q("_dup_" + c)} ON {q("_dup_" + c)}._value = normalized.{q(c)}"""
+            for c in unique_cols
+        ]
+        repeat_counts = [
+            f"coalesce({q(unique_count_column(c))}, 1) AS {q(unique_count_column(c))}"
+            for c in unique_cols
+        ]
+        carried = "normalized.*"
+        counted = ""
     return f"""
 WITH source AS (
     SELECT * FROM {source_table}
 ),
-distinct_rows AS (
-    SELECT min(_row) AS _row, count(*) AS _copies, {", ".join(src_cols)}
-    FROM source
-    GROUP BY ALL
-),
+{distinct},
 normalized AS (
-    SELECT _row, _copies, {", ".join(src_cols)}, {", ".join(normalized_columns(profile, present))}
+    SELECT _row, _copies, {", ".join(src_cols)}, {", ".join(normalized_columns(profile, present))}{counted}
     FROM distinct_rows
 ),
 typed AS (
-    SELECT normalized.*, {", ".join(typed_columns(profile) + repeat_counts)}
+    SELECT {carried}, {", ".join(typed_columns(profile) + repeat_counts)}
     FROM normalized
     {" ".join(repeated)}
 ),
@@ -262,8 +273,60 @@ final AS (
         list_filter([{violations}], lambda x: x IS NOT NULL) AS _violations
     FROM typed
 )
-SELECT * FROM final
+SELECT * EXCLUDE ({", ".join(src_cols)}),
+       CASE WHEN len(_violations) > 0 THEN {raw_row_sql(match)} END AS _raw_row
+FROM final
 """
+
+
+def raw_row_sql(match: ProfileMatch) -> str:
+    """A row's mapped source values as JSON keyed by the file's headers (for quarantine).
+
+    Only rows breaking a rule keep it: the staged table then carries the canonical
+    columns alone, half the width of carrying every source column beside them.
+    """
+    pairs = ", ".join(
+        f"{lit(header)}, {q(SOURCE_PREFIX + name)}" for name, header in match.columns.items()
+    )
+    return f"json_object({pairs})"
+
+
+def _distinct_by_key_sql(src_cols: list[str], key: str, clean_key: str) -> str:
+    """`distinct_rows` (with the key's repeat count) without grouping every row by every column.
+
+    Exact duplicates share their id, and so do rows breaking the uniqueness rule, so only
+    rows whose normalised id repeats are grouped by all their columns; the rest (nearly
+    all) are distinct as they are, their id occurring once. Grouping 10M rows by a dozen
+    text columns spilled to disk under the memory limit and cost most of an import. NULL
+    ids group together (as GROUP BY ALL grouped them) but never count as repeats.
+    """
+    count = q(unique_count_column(key))
+    cols = ", ".join(src_cols)
+    return f"""keyed AS (
+    SELECT *, {clean_key} AS _key FROM source
+),
+repeated_keys AS (
+    SELECT _key IS NULL AS _null, coalesce(_key, '') AS _k
+    FROM keyed GROUP BY ALL HAVING count(*) > 1
+),
+singles AS (
+    SELECT _row, 1::BIGINT AS _copies, {cols}, 1::BIGINT AS {count}
+    FROM keyed ANTI JOIN repeated_keys AS r
+      ON r._null = (keyed._key IS NULL) AND r._k = coalesce(keyed._key, '')
+),
+repeated_rows AS (
+    SELECT min(_row) AS _row, count(*) AS _copies, {cols}, any_value(_key) AS _key
+    FROM keyed SEMI JOIN repeated_keys AS r
+      ON r._null = (keyed._key IS NULL) AND r._k = coalesce(keyed._key, '')
+    GROUP BY ALL
+),
+distinct_rows AS (
+    SELECT * FROM singles
+    UNION ALL
+    SELECT _row, _copies, {cols},
+           CASE WHEN _key IS NULL THEN 1 ELSE count(*) OVER (PARTITION BY _key) END
+    FROM repeated_rows
+)"""
 
 
 def key_column(profile: Profile) -> str:

@@ -19,7 +19,7 @@ import duckdb
 
 from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
 from returnwatch.transforms.rules import RULES
-from returnwatch.transforms.staging import SOURCE_PREFIX, lit, load_value_sql, q
+from returnwatch.transforms.staging import lit, load_value_sql, q
 
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
 # Fields whose change moves a row between days or slices, so its days must be recomputed.
@@ -75,13 +75,6 @@ def _reason_sql(profile: Profile) -> tuple[str, str]:
     reason = f"array_to_string(list_transform(_violations, lambda v: CASE v {describe} END), '; ')"
     columns = " ".join(f"WHEN {lit(r.name)} THEN {lit(r.column.split('__')[0])}" for r in rules)
     return reason, f"CASE _violations[1] {columns} END"
-
-
-def _raw_row_sql(match: ProfileMatch) -> str:
-    pairs = ", ".join(
-        f"{lit(header)}, {q(SOURCE_PREFIX + name)}" for name, header in match.columns.items()
-    )
-    return f"json_object({pairs})"
 
 
 def _mark_dirty_days(
@@ -182,28 +175,32 @@ def load_checked(
         con.execute(f"""
             INSERT INTO quarantine
             SELECT {batch_id}, shop_id, {lit(info.file_name)}, {lit(kind)}, _row,
-                   _violations[1], {column_sql}, {reason_sql}, {_raw_row_sql(match)},
+                   _violations[1], {column_sql}, {reason_sql}, _raw_row,
                    now()::TIMESTAMP
             FROM {checked}
             WHERE len(_violations) > 0
         """)
         values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _valid AS
-            SELECT {values} FROM {checked} WHERE len(_violations) = 0
-        """)
-        _keep_absent_columns(con, match, target, "_valid")
-        _mark_dirty_days(con, kind, target, "_valid", batch_id)
+        valid = f"SELECT {values} FROM {checked} WHERE len(_violations) = 0"
+        # Nothing to replace (a first import, a new night): a view, not a second copy of
+        # the file, which at 10M rows would spill to disk under the memory limit.
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _valid AS {valid}")
         updated = int(
             con.execute(f"""
                 SELECT count(*) FROM _valid AS s
                 JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
             """).fetchone()[0]
         )
-        con.execute(f"""
-            DELETE FROM {target} AS t USING _valid AS s
-            WHERE t.shop_id = s.shop_id AND t.{key} = s.{key}
-        """)
+        if updated:
+            con.execute("DROP VIEW _valid")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid}")
+            _keep_absent_columns(con, match, target, "_valid")
+        _mark_dirty_days(con, kind, target, "_valid", batch_id)
+        if updated:
+            con.execute(f"""
+                DELETE FROM {target} AS t USING _valid AS s
+                WHERE t.shop_id = s.shop_id AND t.{key} = s.{key}
+            """)
         if os.environ.get(CRASH_ENV) == "after_delete":
             os.kill(os.getpid(), signal.SIGKILL)
         column_list = ", ".join(q(f) for f in fields)
@@ -224,7 +221,7 @@ def load_checked(
         )
         shop = con.execute(f"SELECT min(shop_id) FROM {checked}").fetchone()[0]
         _record_batch(con, counts, match, info, validation, shop)
-        con.execute("DROP TABLE _valid")
+        con.execute(f"DROP {'TABLE' if updated else 'VIEW'} _valid")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
