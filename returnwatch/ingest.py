@@ -9,8 +9,11 @@ it all in one transaction (`warehouse.load`). A refused file leaves the warehous
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,7 +29,16 @@ from returnwatch.sources.files import (
     read_csv_sql,
 )
 from returnwatch.transforms.profiles import ProfileMatch, UnknownFormat, match_profile
-from returnwatch.transforms.staging import checked_sql, hmac_macro_sql, source_sql
+from returnwatch.transforms.staging import (
+    SOURCE_PREFIX,
+    checked_sql,
+    hmac_macro_sql,
+    q,
+    repeated_keys_sql,
+    secret_hashes_sql,
+    source_sql,
+    unique_key,
+)
 from returnwatch.transforms.validation import rule_counts, validation_result
 from returnwatch.warehouse.load import BatchInfo, already_loaded, load_checked
 
@@ -78,6 +90,37 @@ def _refuse_incomplete(path: Path, match: ProfileMatch) -> None:
         )
 
 
+STAGE = "rw_stage"
+
+
+@contextmanager
+def staging_area(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """A scratch database file beside the warehouse for a file's staged rows; yields the
+    schema prefix to create them under ("rw_stage." or, for an in-memory warehouse, "").
+
+    Staged tables of a big file outgrow the memory limit: as temp tables they spill
+    uncompressed to DuckDB's temp files, as tables of an attached file they are written
+    compressed once and read back cheaply. The file is removed afterwards.
+    """
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    path = row[0][0] if row else None
+    if not path:
+        yield ""
+        return
+    folder = Path(tempfile.mkdtemp(prefix=".stage-", dir=Path(path).parent))
+    stage_file_ = folder / "stage.duckdb"
+    con.execute(f"ATTACH '{str(stage_file_).replace(chr(39), chr(39) * 2)}' AS {STAGE}")
+    try:
+        yield STAGE + "."
+    finally:
+        try:
+            con.execute(f"DETACH {STAGE}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def stage_file(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -85,21 +128,52 @@ def stage_file(
     match: ProfileMatch,
     shop_id: str,
     say: ProgressHook = lambda _stage: None,
+    prefix: str = "",
 ) -> str:
-    """Read and check a file into the temp table `_checked`; returns its name."""
+    """Read and check a file into the table `<prefix>_checked`; returns its name.
+
+    Without a prefix both staged tables are temp tables.
+    """
+    kind = "TABLE" if prefix else "TEMP TABLE"
     con.execute(hmac_macro_sql(settings.pii_key()))
+    csv = read_csv_sql(src)
+    hashes = secret_hashes_sql(match, csv)
+    key = unique_key(match)
+    source = f"({source_sql(match, csv, '_hashes' if hashes is not None else None)})"
+    any_repeated = True
     try:
+        if hashes is not None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _hashes AS {hashes}")
+        if key is not None:
+            # The ids alone first (one column read): when none repeats, which is nearly
+            # always, `_checked` takes the staged rows as they are, without grouping.
+            ids = f"(SELECT {q(match.columns[key])} AS {q(SOURCE_PREFIX + key)} FROM {csv})"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _repeated_keys AS {repeated_keys_sql(match, ids)}"
+            )
+            any_repeated = con.execute("SELECT count(*) FROM _repeated_keys").fetchone()[0] > 0
+        # Staged first, not streamed on into `_checked`: after row_number() DuckDB runs
+        # the rest of the statement on one thread.
+        con.execute(f"CREATE OR REPLACE {kind} {prefix}_source AS {source}")
+        source = f"{prefix}_source"
+        say("validating")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _source AS " + source_sql(match, read_csv_sql(src))
+            f"CREATE OR REPLACE {kind} {prefix}_checked AS "
+            + checked_sql(
+                match,
+                source,
+                shop_id,
+                repeated_keys="_repeated_keys" if key is not None else None,
+                any_repeated=any_repeated,
+            )
         )
     except duckdb.Error as exc:
         raise RefusedFile(src.path, f"unreadable CSV: {_first_lines(exc)}") from exc
-    say("validating")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _checked AS " + checked_sql(match, "_source", shop_id)
-    )
-    con.execute("DROP TABLE _source")
-    return "_checked"
+    finally:
+        con.execute("DROP TABLE IF EXISTS _hashes")
+        con.execute("DROP TABLE IF EXISTS _repeated_keys")
+        con.execute(f"DROP TABLE IF EXISTS {prefix}_source")
+    return f"{prefix}_checked"
 
 
 def import_file(
@@ -127,22 +201,30 @@ def import_file(
                 raise RefusedFile(path, str(exc)) from exc
             _refuse_incomplete(path, match)
             say("reading")
-            stage_file(con, settings, src, match, shop_id or settings.shop_id, say)
-            element_count, counts = rule_counts(con, match.profile.kind, "_checked")
-            validation = validation_result(
-                match.profile.kind,
-                element_count,
-                counts,
-                {"file_name": path.name, "profile": match.profile.name},
-            )
-            say("loading")
-            info = BatchInfo(
-                source, path.name, str(path.resolve()), src.checksum, src.encoding, started_at
-            )
-            try:
-                counts_ = load_checked(con, match, "_checked", info, validation)
-            finally:
-                con.execute("DROP TABLE IF EXISTS _checked")
+            with staging_area(con) as prefix:
+                checked = f"{prefix}_checked"
+                try:
+                    stage_file(con, settings, src, match, shop_id or settings.shop_id, say, prefix)
+                    element_count, counts = rule_counts(con, match.profile.kind, checked)
+                    validation = validation_result(
+                        match.profile.kind,
+                        element_count,
+                        counts,
+                        {"file_name": path.name, "profile": match.profile.name},
+                    )
+                    say("loading")
+                    info = BatchInfo(
+                        source,
+                        path.name,
+                        str(path.resolve()),
+                        src.checksum,
+                        src.encoding,
+                        started_at,
+                    )
+                    counts_ = load_checked(con, match, checked, info, validation)
+                finally:
+                    con.execute(f"DROP TABLE IF EXISTS {prefix}_source")
+                    con.execute(f"DROP TABLE IF EXISTS {checked}")
     except RefusedFile as exc:
         return ImportResult(
             path, "refused", message=exc.reason, seconds=time.perf_counter() - started

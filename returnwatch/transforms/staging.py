@@ -69,7 +69,25 @@ def hmac_hex(key: bytes, value: str) -> str:
 # --- 1. reading ------------------------------------------------------------------------
 
 
-def source_sql(match: ProfileMatch, relation: str) -> str:
+def secret_hashes_sql(match: ProfileMatch, relation: str) -> str | None:
+    """Each distinct normalised secret id of `relation` with its keyed hash (`_secret`,
+    `_hash`), for `source_sql(..., hashes=)`; None when the file has no secret column.
+
+    Run as its own statement, reading only that column: inside `source_sql` the rows
+    would be read once for the distinct values and again for the join, which makes
+    DuckDB keep every row of the file in memory in between.
+    """
+    for f in match.profile.fields:
+        header = match.columns.get(f.name)
+        if header is not None and f.kind == "secret_id":
+            return (
+                "SELECT _secret, rw_hmac(_secret) AS _hash FROM "
+                f"(SELECT DISTINCT {_secret_normalized(q(header))} AS _secret FROM {relation})"
+            )
+    return None
+
+
+def source_sql(match: ProfileMatch, relation: str, hashes: str | None = None) -> str:
     """Select the mapped columns of `relation` (a read_csv(...) call) as src__<field>.
 
     A secret id (buyer id, phone) is hashed once per distinct value and joined back, all
@@ -90,6 +108,11 @@ def source_sql(match: ProfileMatch, relation: str) -> str:
     rows = f"SELECT {', '.join(columns)} FROM {relation}"
     if secret is None:
         return rows
+    if hashes is not None:
+        return f"""
+SELECT rows.* EXCLUDE (_secret), hashed._hash AS {q(secret)}
+FROM ({rows}) AS rows LEFT JOIN {hashes} AS hashed ON hashed._secret = rows._secret
+"""
     return f"""
 WITH rows AS ({rows}),
 hashed AS (
@@ -215,7 +238,37 @@ def typed_columns(profile: Profile) -> list[str]:
     return exprs
 
 
-def checked_sql(match: ProfileMatch, source_table: str, default_shop: str) -> str:
+def unique_key(match: ProfileMatch) -> str | None:
+    """The table's one uniqueness column when the file has it as an id, else None."""
+    unique = [r.column for r in RULES[match.profile.kind] if r.expectation.endswith("_be_unique")]
+    if len(unique) != 1 or unique[0] not in match.columns:
+        return None
+    f = match.profile.field(unique[0])
+    return unique[0] if f is not None and f.kind == "id" else None
+
+
+def repeated_keys_sql(match: ProfileMatch, source_table: str) -> str | None:
+    """The normalised ids occurring more than once in the staged rows (`_null`, `_k`), for
+    `checked_sql(..., repeated_keys=)`; None when the file has no uniqueness id."""
+    key = unique_key(match)
+    if key is None:
+        return None
+    clean = _clean_id(q(SOURCE_PREFIX + key))
+    return f"""
+SELECT _key IS NULL AS _null, coalesce(_key, '') AS _k
+FROM (SELECT {clean} AS _key FROM {source_table})
+GROUP BY ALL HAVING count(*) > 1
+"""
+
+
+def checked_sql(
+    match: ProfileMatch,
+    source_table: str,
+    default_shop: str,
+    *,
+    repeated_keys: str | None = None,
+    any_repeated: bool = True,
+) -> str:
     """One row per distinct source row: canonical values, `_violations`, `_copies`, and
     for rows breaking a rule `_raw_row`, their source values."""
     profile = match.profile
@@ -226,10 +279,11 @@ def checked_sql(match: ProfileMatch, source_table: str, default_shop: str) -> st
     violations = ", ".join(
         f"CASE WHEN {rule.violation_sql()} THEN {lit(rule.name)} END" for rule in rules
     )
-    key = unique_cols[0] if len(unique_cols) == 1 else None
-    key_field = profile.field(key) if key is not None else None
-    if key is not None and key in present and key_field is not None and key_field.kind == "id":
-        distinct = _distinct_by_key_sql(src_cols, key, _clean_id(q(SOURCE_PREFIX + key)))
+    key = unique_key(match)
+    if key is not None:
+        distinct = _distinct_by_key_sql(
+            src_cols, key, _clean_id(q(SOURCE_PREFIX + key)), repeated_keys, any_repeated
+        )
         repeated: list[str] = []
         repeat_counts = [q(unique_count_column(key))]
         carried = f"normalized.* EXCLUDE ({q(unique_count_column(key))})"
@@ -291,7 +345,13 @@ def raw_row_sql(match: ProfileMatch) -> str:
     return f"json_object({pairs})"
 
 
-def _distinct_by_key_sql(src_cols: list[str], key: str, clean_key: str) -> str:
+def _distinct_by_key_sql(
+    src_cols: list[str],
+    key: str,
+    clean_key: str,
+    repeated_keys: str | None = None,
+    any_repeated: bool = True,
+) -> str:
     """`distinct_rows` (with the key's repeat count) without grouping every row by every column.
 
     Exact duplicates share their id, and so do rows breaking the uniqueness rule, so only
@@ -302,13 +362,25 @@ def _distinct_by_key_sql(src_cols: list[str], key: str, clean_key: str) -> str:
     """
     count = q(unique_count_column(key))
     cols = ", ".join(src_cols)
+    if repeated_keys is not None and not any_repeated:
+        # Every id occurs once (`repeated_keys` is empty): every row is distinct as it is,
+        # and the rows stream from the staged table without a join.
+        return f"""distinct_rows AS (
+    SELECT _row, 1::BIGINT AS _copies, {cols}, 1::BIGINT AS {count} FROM source
+)"""
+    if repeated_keys is not None:
+        repeated = f"""repeated_keys AS (
+    SELECT * FROM {repeated_keys}
+)"""
+    else:
+        repeated = """repeated_keys AS (
+    SELECT _key IS NULL AS _null, coalesce(_key, '') AS _k
+    FROM keyed GROUP BY ALL HAVING count(*) > 1
+)"""
     return f"""keyed AS (
     SELECT *, {clean_key} AS _key FROM source
 ),
-repeated_keys AS (
-    SELECT _key IS NULL AS _null, coalesce(_key, '') AS _k
-    FROM keyed GROUP BY ALL HAVING count(*) > 1
-),
+{repeated},
 singles AS (
     SELECT _row, 1::BIGINT AS _copies, {cols}, 1::BIGINT AS {count}
     FROM keyed ANTI JOIN repeated_keys AS r
