@@ -89,18 +89,26 @@ def main() -> None:
 
             t["gx_import"] = time.perf_counter() - start
             frame: dict = {}
-            timed("gx_fetch", lambda: frame.setdefault("df", con.execute("SELECT * FROM _checked").df()), t)
+            timed(
+                "gx_fetch",
+                lambda: frame.setdefault("df", con.execute("SELECT * FROM _checked").df()),
+                t,
+            )
             timed("gx_validate", lambda: validate_dataframe(frame["df"], "orders"), t)
         per_m = 1_000_000 / args.rows
         print(f"rows: {args.rows:,}")
         for label, seconds in t.items():
             print(f"  {label:12s} {seconds:7.2f} s   ({seconds * per_m:6.2f} s per 1M rows)")
         sql_validation = t["check"] + t["counts"]
-        print(f"returnwatch validation (check + counts): {sql_validation * per_m:.2f} s per 1M rows")
+        print(
+            f"returnwatch validation (check + counts): {sql_validation * per_m:.2f} s per 1M rows"
+        )
         if not args.skip_gx:
             gx = t["gx_fetch"] + t["gx_validate"]
-            print(f"GX pandas (fetch + validate, import excluded): {gx * per_m:.2f} s per 1M rows "
-                  f"({gx / sql_validation:.1f}x)")
+            print(
+                f"GX pandas (fetch + validate, import excluded): {gx * per_m:.2f} s per 1M rows "
+                f"({gx / sql_validation:.1f}x)"
+            )
 
 
 if __name__ == "__main__":

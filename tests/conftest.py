@@ -9,7 +9,9 @@ import pytest
 
 # Prefect creates PREFECT_HOME on import and phones home unless told not to: keep every
 # test run inside its own temporary home, offline.
-os.environ.setdefault("PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "rw-prefect-test"))
+os.environ.setdefault(
+    "PREFECT_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "rw-prefect-test")
+)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
