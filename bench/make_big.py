@@ -31,18 +31,27 @@ def _u(seed: int, salt: int) -> str:
     return f"((hash(i, {seed}, {salt}) % 1000000007) / 1000000007.0)"
 
 
-def make_big(
-    out_dir: Path, lines: int, *, seed: int = 42, days: int = 90, skus: int = 5000
-) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    orders, refunds = out_dir / "orders.csv", out_dir / "refunds.csv"
-    con = duckdb.connect()
+def lines_sql(
+    lines: int,
+    *,
+    first: str = "2026-01-01",
+    days: int = 90,
+    seed: int = 42,
+    skus: int = 5000,
+    broken_every: int | None = 997,
+) -> str:
+    """One row per order line (with its refund draw): the SELECT both benches build on.
+
+    Zipf-ish SKU rank: u^3 concentrates mass on low ranks; provinces likewise with u^2.
+    Every `broken_every`-th line gets quantity -1, so validation has work to do.
+    """
     provinces = "[" + ", ".join(f"'{p}'" for p in PROVINCES) + "]"
     carriers = "[" + ", ".join(f"'{c}'" for c in CARRIERS) + "]"
     reasons = "[" + ", ".join(f"'{r}'" for r in REASONS) + "]"
-    # Zipf-ish SKU rank: u^3 concentrates mass on low ranks; provinces likewise with u^2.
-    con.execute(f"""
-        CREATE TEMP TABLE lines AS
+    quantity = f"1 + floor({_u(seed, 4)} * 3)::INT"
+    if broken_every:
+        quantity = f"CASE WHEN i % {broken_every} = 0 THEN -1 ELSE {quantity} END"
+    return f"""
         SELECT
             i,
             'O' || (i // 2)::VARCHAR AS order_id,
@@ -50,15 +59,27 @@ def make_big(
             'SKU' || lpad((floor(pow({_u(seed, 1)}, 3) * {skus}))::BIGINT::VARCHAR, 5, '0') AS sku_id,
             {provinces}[1 + floor(pow({_u(seed, 2)}, 2) * {len(PROVINCES)})::BIGINT] AS province,
             {carriers}[1 + floor({_u(seed, 3)} * {len(CARRIERS)})::BIGINT] AS carrier,
-            TIMESTAMP '2026-01-01' + to_seconds(floor(i::DOUBLE / {lines} * {days} * 86400)::BIGINT) AS paid_at,
-            CASE WHEN i % 997 = 0 THEN -1 ELSE 1 + floor({_u(seed, 4)} * 3)::INT END AS quantity,
+            TIMESTAMP '{first}' + to_seconds(floor(i::DOUBLE / {lines} * {days} * 86400)::BIGINT) AS paid_at,
+            {quantity} AS quantity,
             round(10 + {_u(seed, 5)} * 290, 2) AS amount,
             'C' || floor({_u(seed, 6)} * {max(lines // 8, 1)})::BIGINT::VARCHAR AS customer_id,
             {_u(seed, 7)} < 0.10 AS refunded,
             floor(pow({_u(seed, 8)}, 1.5) * 8)::INT AS lag_days,
             {reasons}[1 + floor({_u(seed, 9)} * {len(REASONS)})::BIGINT] AS reason
         FROM range({lines}) AS t(i)
-    """)
+    """
+
+
+def make_big(
+    out_dir: Path, lines: int, *, seed: int = 42, days: int = 90, skus: int = 5000
+) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    orders, refunds = out_dir / "orders.csv", out_dir / "refunds.csv"
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE lines AS "
+        + lines_sql(lines, first="2026-01-01", days=days, seed=seed, skus=skus)
+    )
     con.execute(f"""
         COPY (
             SELECT 'big-shop' AS shop_id, order_id, line_id, sku_id, 'product ' || sku_id AS product_name,

@@ -31,35 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_big import CARRIERS, PROVINCES, REASONS, _u
+from make_big import lines_sql
 
 BIN = Path(sys.executable).parent
 SHOP = "big-shop"
 NIGHT = dt.date(2026, 6, 30)
 
 
-def _lines_sql(first: dt.date, days: int, per_day: int, seed: int = 42, skus: int = 5000) -> str:
-    lines = days * per_day
-    provinces = "[" + ", ".join(f"'{p}'" for p in PROVINCES) + "]"
-    carriers = "[" + ", ".join(f"'{c}'" for c in CARRIERS) + "]"
-    reasons = "[" + ", ".join(f"'{r}'" for r in REASONS) + "]"
-    return f"""
-        SELECT
-            i,
-            'O' || (i // 2)::VARCHAR AS order_id,
-            'L' || i::VARCHAR AS line_id,
-            'SKU' || lpad((floor(pow({_u(seed, 1)}, 3) * {skus}))::BIGINT::VARCHAR, 5, '0') AS sku_id,
-            {provinces}[1 + floor(pow({_u(seed, 2)}, 2) * {len(PROVINCES)})::BIGINT] AS province,
-            {carriers}[1 + floor({_u(seed, 3)} * {len(CARRIERS)})::BIGINT] AS carrier,
-            TIMESTAMP '{first}' + to_seconds(floor(i::DOUBLE / {lines} * {days} * 86400)::BIGINT) AS paid_at,
-            1 + floor({_u(seed, 4)} * 3)::INT AS quantity,
-            round(10 + {_u(seed, 5)} * 290, 2)::DECIMAL(18, 2) AS amount,
-            'C' || floor({_u(seed, 6)} * {max(lines // 8, 1)})::BIGINT::VARCHAR AS customer_id,
-            {_u(seed, 7)} < 0.10 AS refunded,
-            floor(pow({_u(seed, 8)}, 1.5) * 8)::INT AS lag_days,
-            {reasons}[1 + floor({_u(seed, 9)} * {len(REASONS)})::BIGINT] AS reason
-        FROM range({lines}) AS t(i)
-    """
+def _lines_sql(first: dt.date, days: int, per_day: int) -> str:
+    """make_big's lines, none broken, with money as DECIMAL like the warehouse's columns."""
+    base = lines_sql(days * per_day, first=str(first), days=days, broken_every=None)
+    return f"SELECT * REPLACE (amount::DECIMAL(18, 2) AS amount) FROM ({base})"
 
 
 def build(root: Path, history_days: int, per_day: int) -> dict[str, str]:
