@@ -193,5 +193,10 @@ REFUND_RULES: tuple[Rule, ...] = (
 RULES: dict[TableKind, tuple[Rule, ...]] = {"orders": ORDER_RULES, "refunds": REFUND_RULES}
 
 
+def rule_columns(kind: TableKind) -> tuple[str, ...]:
+    """The columns the rules of a table look at, each once, in declaration order."""
+    return tuple(dict.fromkeys(r.column for r in RULES[kind]))
+
+
 def suite_name(kind: TableKind) -> str:
     return f"returnwatch_{kind}"

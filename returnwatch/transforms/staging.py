@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Literal
 
 from returnwatch.transforms.profiles import (
     TABLE_FIELDS,
@@ -29,6 +30,7 @@ from returnwatch.transforms.rules import (
     NUMBER_REGEX,
     RULES,
     TIMESTAMP_FORMAT,
+    rule_columns,
     unique_count_column,
 )
 
@@ -87,24 +89,41 @@ def secret_hashes_sql(match: ProfileMatch, relation: str) -> str | None:
     return None
 
 
-def source_sql(match: ProfileMatch, relation: str, hashes: str | None = None) -> str:
+SecretMode = Literal["distinct", "normalized"]
+
+
+def source_sql(
+    match: ProfileMatch,
+    relation: str,
+    hashes: str | None = None,
+    *,
+    numbered: bool = True,
+    secret_mode: SecretMode = "distinct",
+) -> str:
     """Select the mapped columns of `relation` (a read_csv(...) call) as src__<field>.
 
-    A secret id (buyer id, phone) is hashed once per distinct value and joined back, all
-    inside this one statement: no table ever holds the raw value, and a month's repeat
-    buyers cost one HMAC each instead of one per order line.
+    A secret id (buyer id, phone) is hashed once per distinct value and joined back
+    (`hashes`: a table of them, made by `secret_hashes_sql` or from the checking pass,
+    else a CTE), so the warehouse never holds the raw value. "normalized" reads it
+    normalised but unhashed, for the checking pass to collect the distinct values from:
+    hashing 10M values where 1.25M are distinct cost 3.5 s of CPU per million rows.
+
+    Rows are numbered as a spreadsheet shows them (the header is row 1) unless
+    `numbered` is false: numbering makes DuckDB read the file on one thread.
     """
-    columns = ["row_number() OVER () + 1 AS _row"]
+    columns = ["row_number() OVER () + 1 AS _row" if numbered else "NULL::BIGINT AS _row"]
     secret: str | None = None
     for f in match.profile.fields:
         header = match.columns.get(f.name)
         if header is None:
             continue
-        if f.kind == "secret_id":
+        if f.kind != "secret_id":
+            columns.append(f"{q(header)} AS {q(SOURCE_PREFIX + f.name)}")
+        elif secret_mode == "normalized":
+            columns.append(f"{_secret_normalized(q(header))} AS {q(SOURCE_PREFIX + f.name)}")
+        else:
             secret = SOURCE_PREFIX + f.name
             columns.append(f"{_secret_normalized(q(header))} AS _secret")
-        else:
-            columns.append(f"{q(header)} AS {q(SOURCE_PREFIX + f.name)}")
     rows = f"SELECT {', '.join(columns)} FROM {relation}"
     if secret is None:
         return rows
@@ -123,21 +142,54 @@ FROM rows LEFT JOIN hashed ON hashed._secret = rows._secret
 """
 
 
-def _secret_normalized(value: str) -> str:
+def secret_fields(match: ProfileMatch) -> set[str]:
+    """The mapped fields holding a buyer id or phone (read only to be hashed)."""
+    return {
+        f.name for f in match.profile.fields if f.kind == "secret_id" and f.name in match.columns
+    }
+
+
+def _secret_normalized_full(value: str) -> str:
     # Phones differ in spacing, dashes and a +86 prefix; the same buyer must hash alike.
     cleaned = f"nullif(regexp_replace(trim({value}), '[\\s\\-\\t]', '', 'g'), '')"
     return f"regexp_replace({cleaned}, '^(\\+?86)(1[0-9]{{10}})$', '\\2')"
 
 
+def _secret_normalized(value: str) -> str:
+    # Nearly every id needs none of that: nothing to strip, no +86/86 prefix to drop.
+    clean = (
+        f"NOT regexp_matches({value}, '[\\s\\-+]') "
+        f"AND NOT (length({value}) = 13 AND starts_with({value}, '86'))"
+    )
+    return f"CASE WHEN {clean} THEN nullif({value}, '') ELSE {_secret_normalized_full(value)} END"
+
+
 # --- 2. normalising, typing, checking ----------------------------------------------------
 
 
-def _clean_text(src: str) -> str:
+# Each cleaner first tests, cheaply, whether a value is already clean (as nearly every value
+# of a big export is) and only then builds a new string: sending every value through
+# trim/replace/regexp_replace cost ~1 s per column per 10M rows. The tests are exact: a
+# value that passes comes out of the full cleaning unchanged (tests/warehouse/
+# test_staging_values.py runs both on the same values).
+_PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
+_PLAIN_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+
+
+def _untrimmed(src: str) -> str:
+    return f"(contains({src}, chr(9)) OR starts_with({src}, ' ') OR ends_with({src}, ' '))"
+
+
+def _clean_text_full(src: str) -> str:
     # trim() with a character list costs twice plain trim(); tabs become spaces first.
     return f"nullif(trim(replace({src}, chr(9), ' ')), '')"
 
 
-def _clean_id(src: str) -> str:
+def _clean_text(src: str) -> str:
+    return f"CASE WHEN {_untrimmed(src)} THEN {_clean_text_full(src)} ELSE nullif({src}, '') END"
+
+
+def _clean_id_full(src: str) -> str:
     # Leading tabs (抖店's guard against Excel), then the rarer apostrophe and ="…" wrappers,
     # behind a cheap first-character test: a regex on every id cost 0.5 s per million.
     v = f"trim(replace({src}, chr(9), ''))"
@@ -146,11 +198,26 @@ def _clean_id(src: str) -> str:
     return f"nullif(trim(CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END), '')"
 
 
-def _clean_number(src: str) -> str:
+def _clean_id(src: str) -> str:
+    dirty = f"({_untrimmed(src)} OR starts_with({src}, '=') OR starts_with({src}, ''''))"
+    return f"CASE WHEN {dirty} THEN {_clean_id_full(src)} ELSE nullif({src}, '') END"
+
+
+def _clean_number_full(src: str) -> str:
     return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
 
 
+def _clean_number(src: str) -> str:
+    plain = f"regexp_full_match({src}, {lit(_PLAIN_NUMBER)})"
+    return f"CASE WHEN {plain} THEN {src} ELSE {_clean_number_full(src)} END"
+
+
 def _clean_timestamp(src: str) -> str:
+    plain = f"regexp_full_match({src}, {lit(_PLAIN_TIMESTAMP)})"
+    return f"CASE WHEN {plain} THEN {src} ELSE {_clean_timestamp_full(src)} END"
+
+
+def _clean_timestamp_full(src: str) -> str:
     t = f"regexp_replace(replace(replace(trim({src}), '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
     return (
         f"CASE WHEN {t} = '' THEN NULL "
@@ -268,17 +335,28 @@ def checked_sql(
     *,
     repeated_keys: str | None = None,
     any_repeated: bool = True,
+    read_secret: bool = True,
 ) -> str:
     """One row per distinct source row: canonical values, `_violations`, `_copies`, and
-    for rows breaking a rule `_raw_row`, their source values."""
+    for rows breaking a rule `_raw_row`, their source values.
+
+    `any_repeated=False` says the caller knows no id repeats: every row is then distinct
+    as it is and the statement streams. `read_secret=False` for a source without its
+    secret column (the quarantine JSON, which never holds it).
+    """
     profile = match.profile
     present = set(match.columns)
+    if not read_secret:
+        present -= secret_fields(match)
     src_cols = [q(SOURCE_PREFIX + f.name) for f in profile.fields if f.name in present]
     rules = RULES[profile.kind]
     unique_cols = [r.column for r in rules if r.expectation == "expect_column_values_to_be_unique"]
     violations = ", ".join(
         f"CASE WHEN {rule.violation_sql()} THEN {lit(rule.name)} END" for rule in rules
     )
+    # A plain OR of the predicates decides; the list is only built for the rows breaking
+    # one (building and filtering a list on every row cost ~0.5 s per million).
+    any_broken = " OR ".join(f"coalesce({rule.violation_sql()}, false)" for rule in rules)
     key = unique_key(match)
     if key is not None:
         distinct = _distinct_by_key_sql(
@@ -324,7 +402,9 @@ typed AS (
 final AS (
     SELECT
         * REPLACE (coalesce({q("shop_id")}, {lit(default_shop)}) AS {q("shop_id")}),
-        list_filter([{violations}], lambda x: x IS NOT NULL) AS _violations
+        CASE WHEN {any_broken}
+             THEN list_filter([{violations}], lambda x: x IS NOT NULL)
+             ELSE []::VARCHAR[] END AS _violations
     FROM typed
 )
 SELECT * EXCLUDE ({", ".join(src_cols)}),
@@ -339,10 +419,55 @@ def raw_row_sql(match: ProfileMatch) -> str:
     Only rows breaking a rule keep it: the staged table then carries the canonical
     columns alone, half the width of carrying every source column beside them.
     """
+    secrets = secret_fields(match)
     pairs = ", ".join(
-        f"{lit(header)}, {q(SOURCE_PREFIX + name)}" for name, header in match.columns.items()
+        f"{lit(header)}, {q(SOURCE_PREFIX + name)}"
+        for name, header in match.columns.items()
+        if name not in secrets  # a hash helps nobody fix a row
     )
     return f"json_object({pairs})"
+
+
+def flags_sql(match: ProfileMatch, checked: str) -> str:
+    """The checking pass of a file loaded straight from its source: one narrow row per
+    source row with a hash of its id (`_kh`), which rule columns are empty (`_nulls`, bit
+    i for `rule_columns(kind)[i]`), its normalised buyer id or phone when the file has
+    one (`_secret`: the distinct values are hashed from it, then it is dropped) and, only
+    for a row breaking a rule, its source values (`_raw`, the JSON the quarantine keeps,
+    from which `raw_source_sql` reads it again).
+
+    `checked` is `checked_sql` over an unnumbered source. Created as a table, the rows
+    keep the file's order, so `rowid + 2` is the spreadsheet row: numbering them in SQL
+    (row_number() OVER ()) made DuckDB check them on one thread. The valid rows are not
+    kept: the load reads them from the file again, in parallel, as it writes them.
+    """
+    key = unique_key(match)
+    if key is None:
+        raise ValueError(f"{match.profile.name}: no id column to check uniqueness on")
+    columns = rule_columns(match.profile.kind)
+    if len(columns) > 32:
+        raise ValueError(f"{match.profile.kind}: more than 32 rule columns for the null mask")
+    nulls = " | ".join(f"(({q(c)} IS NULL)::UINTEGER << {i})" for i, c in enumerate(columns))
+    secret = [f"{q(name)} AS _secret" for name in sorted(secret_fields(match))]
+    columns_ = [f"hash({q(key)}) AS _kh", f"{nulls} AS _nulls", *secret, "_raw_row AS _raw"]
+    return f"SELECT {', '.join(columns_)} FROM ({checked})"
+
+
+def raw_source_sql(match: ProfileMatch, flags: str) -> str:
+    """The rows `flags_sql` found breaking a rule, as a source for `checked_sql`: numbered
+    by their place in the file, their values read back from their quarantine JSON."""
+    secrets = secret_fields(match)
+    columns = ["rowid + 2 AS _row"] + [
+        f"json_extract_string(_raw, {lit(json_path(header))}) AS {q(SOURCE_PREFIX + name)}"
+        for name, header in match.columns.items()
+        if name not in secrets
+    ]
+    return f"SELECT {', '.join(columns)} FROM {flags} WHERE _raw IS NOT NULL"
+
+
+def json_path(key: str) -> str:
+    """A JSON path selecting one object key, whatever characters the header has."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _distinct_by_key_sql(
@@ -362,9 +487,9 @@ def _distinct_by_key_sql(
     """
     count = q(unique_count_column(key))
     cols = ", ".join(src_cols)
-    if repeated_keys is not None and not any_repeated:
-        # Every id occurs once (`repeated_keys` is empty): every row is distinct as it is,
-        # and the rows stream from the staged table without a join.
+    if not any_repeated:
+        # Every id occurs once (`repeated_keys` is empty, or the caller checked): every
+        # row is distinct as it is, and the rows stream from the source without a join.
         return f"""distinct_rows AS (
     SELECT _row, 1::BIGINT AS _copies, {cols}, 1::BIGINT AS {count} FROM source
 )"""

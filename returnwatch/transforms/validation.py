@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from returnwatch.transforms.profiles import TableKind
-from returnwatch.transforms.rules import RULES, Rule, suite_name
+from returnwatch.transforms.rules import RULES, Rule, rule_columns, suite_name
 
 PARTIAL_LIST_SIZE = 20
 
@@ -27,9 +27,19 @@ def _lit(value: str) -> str:
 
 
 def rule_counts(
-    con: duckdb.DuckDBPyConnection, kind: TableKind, table: str
+    con: duckdb.DuckDBPyConnection,
+    kind: TableKind,
+    table: str,
+    *,
+    element_count: int | None = None,
+    missing: dict[str, int] | None = None,
 ) -> tuple[int, dict[str, dict[str, Any]]]:
-    """Per rule: unexpected and missing counts and the first offending values, in one scan."""
+    """Per rule: unexpected and missing counts and the first offending values, in one scan.
+
+    `table` holds every checked row, or, when `element_count` and `missing` (null counts
+    per rule column, `missing_counts`) are given, only the rows breaking a rule: the
+    others add nothing to the unexpected counts or lists.
+    """
     rules = RULES[kind]
     selects = ["count(*)"]
     for rule in rules:
@@ -42,16 +52,26 @@ def rule_counts(
         ]
     row = con.execute(f"SELECT {', '.join(selects)} FROM {table}").fetchone()
     assert row is not None
-    element_count = int(row[0])
+    if element_count is None:
+        element_count = int(row[0])
     counts: dict[str, dict[str, Any]] = {}
     for i, rule in enumerate(rules):
-        unexpected, missing, partial = row[1 + 3 * i : 4 + 3 * i]
+        unexpected, nulls, partial = row[1 + 3 * i : 4 + 3 * i]
         counts[rule.name] = {
             "unexpected_count": int(unexpected),
-            "missing_count": int(missing),
+            "missing_count": int(nulls) if missing is None else missing[rule.column],
             "partial_unexpected_list": list(partial or []),
         }
     return element_count, counts
+
+
+def missing_counts(con: duckdb.DuckDBPyConnection, kind: TableKind, flags: str) -> dict[str, int]:
+    """Null counts per rule column from the `_nulls` bit masks of `staging.flags_sql`."""
+    columns = rule_columns(kind)
+    sums = ", ".join(f"sum((_nulls >> {i}) & 1)" for i in range(len(columns)))
+    row = con.execute(f"SELECT {sums} FROM {flags}").fetchone()
+    assert row is not None
+    return {c: int(v or 0) for c, v in zip(columns, row, strict=True)}
 
 
 def _expectation_result(rule: Rule, element_count: int, c: dict[str, Any]) -> dict[str, Any]:

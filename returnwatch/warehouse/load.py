@@ -20,6 +20,7 @@ import duckdb
 from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
 from returnwatch.transforms.rules import RULES
 from returnwatch.transforms.staging import lit, load_value_sql, q
+from returnwatch.warehouse.connection import joins_as_written
 
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
 # Fields whose change moves a row between days or slices, so its days must be recomputed.
@@ -55,6 +56,27 @@ class BatchInfo:
     started_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A checked file as the load takes it: counts, and SQL relations over what staging kept.
+
+    `bad` holds one checked row per quarantined row, `valid` the checked rows breaking no
+    rule (it may read the file again). `valid_ids`, when given, is a table of the valid
+    rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
+    `missing` are the rules' null counts when staging counted them (else they are counted
+    over `checked`, every checked row).
+    """
+
+    rows_read: int
+    distinct: int
+    quarantined: int
+    bad: str
+    valid: str
+    valid_ids: str | None = None
+    missing: dict[str, int] | None = None
+    checked: str | None = None
+
+
 def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
     """The batch id that already loaded a file with these exact bytes, if any."""
     row = con.execute(
@@ -78,12 +100,19 @@ def _reason_sql(profile: Profile) -> tuple[str, str]:
 
 
 def _mark_dirty_days(
-    con: duckdb.DuckDBPyConnection, kind: str, target: str, staged: str, batch_id: int
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    target: str,
+    staged: str,
+    batch_id: int,
+    *,
+    all_new: bool = False,
 ) -> None:
     """Record every day whose rates this load can change.
 
     A row counts when it is new or a rate-relevant field changed (its old day too). An
     order-line load also dirties the request days of refunds whose region it resolves.
+    `all_new`: the staged rows are known to be new (nothing to compare against).
     """
     key = TABLE_KEYS[kind]
     day = _DAY_FIELD[kind]
@@ -91,14 +120,21 @@ def _mark_dirty_days(
         [f"t.{day}::DATE IS DISTINCT FROM s.{day}::DATE"]
         + [f"t.{f} IS DISTINCT FROM s.{f}" for f in _RATE_FIELDS[kind]]
     )
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _changed AS
-        SELECT s.shop_id, s.{key} AS key, s.order_id, s.{day}::DATE AS new_day,
-               t.{day}::DATE AS old_day
-        FROM {staged} AS s
-        LEFT JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
-        WHERE t.{key} IS NULL OR {changed_if}
-    """)
+    if all_new:
+        changed = f"""
+            SELECT shop_id, {key} AS key, order_id, {day}::DATE AS new_day,
+                   NULL::DATE AS old_day
+            FROM {staged}
+        """
+    else:
+        changed = f"""
+            SELECT s.shop_id, s.{key} AS key, s.order_id, s.{day}::DATE AS new_day,
+                   t.{day}::DATE AS old_day
+            FROM {staged} AS s
+            LEFT JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
+            WHERE t.{key} IS NULL OR {changed_if}
+        """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _changed AS {changed}")
     days = [
         "SELECT shop_id, new_day AS day FROM _changed",
         "SELECT shop_id, old_day FROM _changed WHERE old_day IS NOT NULL",
@@ -152,39 +188,106 @@ def _keep_absent_columns(
 def load_checked(
     con: duckdb.DuckDBPyConnection,
     match: ProfileMatch,
-    checked: str,
+    staged: Staged,
     info: BatchInfo,
     validation: dict[str, Any],
 ) -> LoadCounts:
     """Write the checked rows of one file; everything commits together or not at all."""
     kind = match.profile.kind
     target = TARGET_TABLES[kind]
-    key = TABLE_KEYS[kind]
     fields = LOADED_FIELDS[kind]
     reason_sql, column_sql = _reason_sql(match.profile)
+    values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
+    valid = f"SELECT {values} FROM {staged.valid}"
 
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = int(con.execute("SELECT nextval('load_batch_id_seq')").fetchone()[0])
-        totals = con.execute(f"""
-            SELECT coalesce(sum(_copies), 0), count(*),
-                   count(*) FILTER (WHERE len(_violations) > 0)
-            FROM {checked}
-        """).fetchone()
-        rows_read, distinct, quarantined = (int(v) for v in totals)
         con.execute(f"""
             INSERT INTO quarantine
             SELECT {batch_id}, shop_id, {lit(info.file_name)}, {lit(kind)}, _row,
                    _violations[1], {column_sql}, {reason_sql}, _raw_row,
                    now()::TIMESTAMP
-            FROM {checked}
-            WHERE len(_violations) > 0
+            FROM {staged.bad}
         """)
-        values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
-        valid = f"SELECT {values} FROM {checked} WHERE len(_violations) = 0"
-        # Nothing to replace (a first import, a new night): a view, not a second copy of
-        # the file, which at 10M rows would spill to disk under the memory limit.
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _valid AS {valid}")
+        if _may_replace(con, kind, staged):
+            updated = _replace_rows(con, match, valid, batch_id)
+        else:
+            with joins_as_written(con):
+                _insert_rows(con, match, f"({valid})", batch_id)
+            updated = 0
+            # Every row is new: its day, and the days of refunds its region resolves.
+            new_rows = f"(SELECT * FROM {target} WHERE load_batch_id = {batch_id})"
+            _mark_dirty_days(con, kind, target, new_rows, batch_id, all_new=True)
+        loaded = staged.distinct - staged.quarantined
+        counts = LoadCounts(
+            load_batch_id=batch_id,
+            rows_read=staged.rows_read,
+            rows_loaded=loaded,
+            rows_inserted=loaded - updated,
+            rows_updated=updated,
+            rows_quarantined=staged.quarantined,
+            rows_duplicate=staged.rows_read - staged.distinct,
+        )
+        shop = con.execute(f"""
+            SELECT min(shop_id) FROM (
+                SELECT shop_id FROM {target} WHERE load_batch_id = {batch_id}
+                UNION ALL SELECT shop_id FROM {staged.bad}
+            )
+        """).fetchone()[0]
+        _record_batch(con, counts, match, info, validation, shop)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _may_replace(con: duckdb.DuckDBPyConnection, kind: str, staged: Staged) -> bool:
+    """Whether any valid row may already be in the warehouse (so rows must be replaced).
+
+    The id hashes answer without reading the file again; a hash collision only sends the
+    load down the exact path. Without them (or when the table is empty) it is the same
+    question the exact path asks anyway.
+    """
+    target = TARGET_TABLES[kind]
+    key = TABLE_KEYS[kind]
+    if staged.valid_ids is None:
+        row = con.execute(f"""
+            SELECT count(*) FROM {staged.valid} AS s
+            JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
+        """).fetchone()
+    else:
+        row = con.execute(f"""
+            SELECT count(*) FROM {target}
+            WHERE hash({key}) IN (SELECT _kh FROM {staged.valid_ids})
+        """).fetchone()
+    return int(row[0]) > 0
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, match: ProfileMatch, rows: str, batch_id: int
+) -> None:
+    fields = LOADED_FIELDS[match.profile.kind]
+    column_list = ", ".join(q(f) for f in fields)
+    con.execute(f"""
+        INSERT INTO {TARGET_TABLES[match.profile.kind]}
+               ({column_list}, source_format, load_batch_id, loaded_at)
+        SELECT {column_list}, {lit(match.profile.name)}, {batch_id}, now()::TIMESTAMP
+        FROM {rows}
+    """)
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, match: ProfileMatch, valid: str, batch_id: int
+) -> int:
+    """Upsert by natural key: the rows already loaded are replaced; returns how many."""
+    kind = match.profile.kind
+    target = TARGET_TABLES[kind]
+    key = TABLE_KEYS[kind]
+    with joins_as_written(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid}")
+    try:
         updated = int(
             con.execute(f"""
                 SELECT count(*) FROM _valid AS s
@@ -192,8 +295,6 @@ def load_checked(
             """).fetchone()[0]
         )
         if updated:
-            con.execute("DROP VIEW _valid")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid}")
             _keep_absent_columns(con, match, target, "_valid")
         _mark_dirty_days(con, kind, target, "_valid", batch_id)
         if updated:
@@ -203,30 +304,10 @@ def load_checked(
             """)
         if os.environ.get(CRASH_ENV) == "after_delete":
             os.kill(os.getpid(), signal.SIGKILL)
-        column_list = ", ".join(q(f) for f in fields)
-        con.execute(f"""
-            INSERT INTO {target} ({column_list}, source_format, load_batch_id, loaded_at)
-            SELECT {column_list}, {lit(match.profile.name)}, {batch_id}, now()::TIMESTAMP
-            FROM _valid
-        """)
-        loaded = distinct - quarantined
-        counts = LoadCounts(
-            load_batch_id=batch_id,
-            rows_read=rows_read,
-            rows_loaded=loaded,
-            rows_inserted=loaded - updated,
-            rows_updated=updated,
-            rows_quarantined=quarantined,
-            rows_duplicate=rows_read - distinct,
-        )
-        shop = con.execute(f"SELECT min(shop_id) FROM {checked}").fetchone()[0]
-        _record_batch(con, counts, match, info, validation, shop)
-        con.execute(f"DROP {'TABLE' if updated else 'VIEW'} _valid")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return counts
+        _insert_rows(con, match, "_valid", batch_id)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _valid")
+    return updated
 
 
 def _record_batch(

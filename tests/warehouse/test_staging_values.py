@@ -5,7 +5,20 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from returnwatch.transforms.staging import _carrier, _clean_id, _clean_number, _clean_timestamp, lit
+from returnwatch.transforms.staging import (
+    _carrier,
+    _clean_id,
+    _clean_id_full,
+    _clean_number,
+    _clean_number_full,
+    _clean_text,
+    _clean_text_full,
+    _clean_timestamp,
+    _clean_timestamp_full,
+    _secret_normalized,
+    _secret_normalized_full,
+    lit,
+)
 
 
 def value(expr_of, raw: str):
@@ -45,3 +58,25 @@ def test_money(raw, clean):
 )  # fmt: skip
 def test_carrier_from_kuaidi_info(raw, carrier):
     assert value(_carrier, raw) == carrier
+
+
+TRICKY = [
+    "", " ", "\t", "42", " 42", "42 ", "\t42", "4\t2", "=42", '="42"', "'42", "-3", "+3", "1.50",
+    "1.", ".5", "1,234.50", "¥12", "12元", "0x10", "1_000", "1e5", "6.9E+18", "abc", "广东省",
+    " 广东省 ", "2026-08-01 10:00:00", " 2026-08-01 10:00:00", "2026-08-01 10:00:00 ",
+    "2026-8-1 10:00:00", "2026/08/01 10:00:00", "2026-08-01T10:00:00Z", "2026-08-01 10:00",
+    "2026-08-01", "2026-13-45 99:99:99", "13812345678", "8613812345678", "+8613812345678",
+    "138-1234-5678", "138 1234 5678", "86138123456789", "C119894",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fast", "full"),
+    [(_clean_text, _clean_text_full), (_clean_id, _clean_id_full),
+     (_clean_number, _clean_number_full), (_clean_timestamp, _clean_timestamp_full),
+     (_secret_normalized, _secret_normalized_full)],
+)  # fmt: skip
+def test_shortcuts_clean_exactly_as_the_full_cleaning(fast, full):
+    """Each cleaner skips the work for values already clean; the result must not change."""
+    for raw in TRICKY:
+        assert value(fast, raw) == value(full, raw), repr(raw)
