@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 
@@ -125,6 +125,72 @@ def date_range(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+# How far before the first request day a refund's order line is looked for first. Most
+# after-sales requests come within days of payment (7-day no-reason returns, 15-day quality
+# claims); a line not found there is looked for in the whole table, so this bounds the
+# usual cost, not the result.
+LINE_LOOKBACK_DAYS = 31
+
+_FALLBACKS_NEEDED = """
+    SELECT
+        count(*) FILTER (WHERE own_province IS NULL AND line_id IS NOT NULL AND NOT line_found),
+        count(*) FILTER (WHERE own_province IS NULL AND line_province IS NULL)
+    FROM _rw_returns
+"""
+
+
+def resolve_returns(
+    con: duckdb.DuckDBPyConnection, shop_id: str, first_day: date, last_day: date
+) -> None:
+    """Fill the temp table `_rw_returns`: the shop's returns requested first_day ..
+    last_day, with what their region is resolved from (`sql/scoped_returns.sql`).
+
+    The `refunds` view joins every refund to every order line of the shop on each read, so
+    its cost grows with the history. Here a refund's order line is looked for among the
+    lines paid from `LINE_LOOKBACK_DAYS` before first_day (older row groups are skipped);
+    the whole table is read only for the refunds whose line is not there, and for the
+    order's region (which needs all the order's lines) only when a refund has no other.
+    A night whose refunds all name a recent line with a province never scans the history.
+    """
+    paid_from = datetime.combine(first_day - timedelta(days=LINE_LOOKBACK_DAYS), time.min)
+    paid_to = datetime.combine(last_day + timedelta(days=1), time.min)
+    con.execute(
+        read_sql("scoped_returns"),
+        {
+            "shop_id": shop_id,
+            "first_day": first_day,
+            "last_day": last_day,
+            "paid_from": paid_from,
+            "paid_to": paid_to,
+        },
+    )
+    lines_missing, _ = _fallbacks_needed(con)
+    if lines_missing:
+        con.execute(read_sql("returns_line_fallback"), {"shop_id": shop_id})
+    _, regions_missing = _fallbacks_needed(con)
+    if regions_missing:
+        con.execute(read_sql("returns_order_fallback"), {"shop_id": shop_id})
+
+
+def _fallbacks_needed(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(staged returns whose line is still to be looked for in the whole table, staged
+    returns that need their order's region)."""
+    row = con.execute(_FALLBACKS_NEEDED).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+@contextmanager
+def staged_returns(
+    con: duckdb.DuckDBPyConnection, shop_id: str, first_day: date, last_day: date
+) -> Iterator[str]:
+    """`resolve_returns` for the block, then drop `_rw_returns`; yields the table's name."""
+    resolve_returns(con, shop_id, first_day, last_day)
+    try:
+        yield "_rw_returns"
+    finally:
+        con.execute("DROP TABLE IF EXISTS _rw_returns")
+
+
 def recompute_rates(
     con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, days: list[date]
 ) -> None:
@@ -132,21 +198,23 @@ def recompute_rates(
     window = settings.detection.window_days
     sql = read_sql("daily_return_rates")
     for group in clusters(days, window):
+        first_day = group[0] - timedelta(days=window)
         con.execute(
             "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
             "(SELECT unnest($days::DATE[]))",
             {"shop_id": shop_id, "days": group},
         )
-        con.execute(
-            f"INSERT INTO daily_return_rates BY NAME {sql}",
-            {
-                "shop_id": shop_id,
-                "days": group,
-                "window_days": window,
-                "first_day": group[0] - timedelta(days=window),
-                "last_day": group[-1],
-            },
-        )
+        with staged_returns(con, shop_id, first_day, group[-1]):
+            con.execute(
+                f"INSERT INTO daily_return_rates BY NAME {sql}",
+                {
+                    "shop_id": shop_id,
+                    "days": group,
+                    "window_days": window,
+                    "first_day": first_day,
+                    "last_day": group[-1],
+                },
+            )
 
 
 def refresh_rates(

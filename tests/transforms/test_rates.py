@@ -86,3 +86,71 @@ def test_refresh_dirty_matches_a_full_recompute(con, hand_settings):
     assert after[(2, "shop", "*")][:3] == (2, 2, 1.0)
     assert after[(6, "shop", "*")] == before[(6, "shop", "*")]
     assert refresh_dirty(con, hand_settings, SHOP) == []
+
+
+# ---------------------------------------------------------------------------------------
+# Region resolution without the `refunds` view: same provinces, history read only if needed
+
+_LINES = [  # line_id, order_id, paid_at, province
+    ("L-recent", "O1", "2026-03-09 10:00:00", "广东省"),
+    ("L-old", "O2", "2025-06-01 10:00:00", "浙江省"),  # far before the line look-back
+    ("L-blank", "O3", "2026-03-08 10:00:00", None),  # no province: the order's
+    ("L-sibling", "O3", "2025-01-01 10:00:00", "江苏省"),  # the order's only province
+    ("L-other", "O4", "2026-03-08 10:00:00", "四川省"),
+]
+_REFUNDS = [  # refund_id, order_id, line_id, province, refund_type
+    ("R-own", "O1", "L-recent", "北京市", "return_refund"),
+    ("R-line", "O1", "L-recent", None, "return_refund"),
+    ("R-old-line", "O2", "L-old", None, "refund_only"),
+    ("R-order", "O3", "L-blank", None, "return_refund"),
+    ("R-no-line", "O4", None, None, "return_refund"),
+    ("R-missing-line", "O4", "L-gone", None, "return_refund"),
+    ("R-nothing", "O9", "L-none", None, "return_refund"),
+    ("R-exchange", "O1", "L-recent", None, "exchange"),
+]
+
+
+def _load_regions_shop(con) -> None:
+    for line_id, order_id, paid_at, province in _LINES:
+        con.execute(
+            "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, paid_at, province, "
+            "source_format, load_batch_id, loaded_at) VALUES "
+            "('s', ?, ?, 'K', ?::TIMESTAMP, ?, 't', 1, now()::TIMESTAMP)",
+            [order_id, line_id, paid_at, province],
+        )
+    for refund_id, order_id, line_id, province, refund_type in _REFUNDS:
+        con.execute(
+            "INSERT INTO refund_records (shop_id, refund_id, order_id, line_id, sku_id, "
+            "refund_type, requested_at, province, source_format, load_batch_id, loaded_at) "
+            "VALUES ('s', ?, ?, ?, 'K', ?, TIMESTAMP '2026-03-10 09:00:00', ?, 't', 1, "
+            "now()::TIMESTAMP)",
+            [refund_id, order_id, line_id, refund_type, province],
+        )
+
+
+def test_returns_resolve_their_region_as_the_refunds_view_does(con):
+    from datetime import date
+
+    from returnwatch.transforms.rates import staged_returns
+
+    _load_regions_shop(con)
+    want = con.execute(
+        "SELECT refund_id, province FROM refunds "
+        "WHERE refund_type IN ('return_refund', 'refund_only') ORDER BY 1"
+    ).fetchall()
+    with staged_returns(con, "s", date(2026, 3, 10), date(2026, 3, 10)) as table:
+        got = con.execute(
+            "SELECT refund_id, coalesce(own_province, line_province, order_province, "
+            f"'unknown') FROM {table} ORDER BY 1"
+        ).fetchall()
+    assert got == want
+    assert dict(got) == {
+        "R-line": "广东省",
+        "R-missing-line": "四川省",
+        "R-no-line": "四川省",
+        "R-nothing": "unknown",
+        "R-old-line": "浙江省",
+        "R-order": "江苏省",
+        "R-own": "北京市",
+    }
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)

@@ -11,6 +11,11 @@
 -- refund_id): the loader upserts on those keys. So count(*) over a slice-day's rows is the
 -- count of its distinct line_id / refund_id, without a costly count(distinct).
 --
+-- Returns are read from the temp table _rw_returns, which `rates.staged_returns` fills
+-- with the returns requested $first_day .. $last_day and their regions resolved as the
+-- `refunds` view does, reading order_lines only where a refund needs it (the view, read
+-- here, would look up every order line of the shop each time).
+--
 -- Parameters: $shop_id, $days (DATE[]: the days to emit), $window_days, and the days read:
 -- $first_day (= min($days) - $window_days) .. $last_day (= max($days)), constants so the
 -- scans skip every row group outside them.
@@ -38,16 +43,13 @@ scoped_order_lines as (
 
 scoped_returns as (
     select
-        refund.refund_id,
-        refund.requested_at::date as day,
-        refund.province,
-        refund.sku_id
-    from refunds as refund
-    where
-        refund.shop_id = $shop_id
-        and refund.refund_type in ('return_refund', 'refund_only')
-        and refund.requested_at >= $first_day::date
-        and refund.requested_at < $last_day::date + 1
+        staged.refund_id,
+        staged.day,
+        coalesce(
+            staged.own_province, staged.line_province, staged.order_province, 'unknown'
+        ) as province,
+        staged.sku_id
+    from _rw_returns as staged
 ),
 
 -- logic CTEs

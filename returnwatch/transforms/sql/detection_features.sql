@@ -9,12 +9,23 @@
 -- clean history) when its returns exceed its own raw expectation by $screen_z standard
 -- deviations; the clean history of D sums days D-$window_days .. D-1 not screened.
 --
+-- Only the slice-days the detector can test are returned: clean history and literal
+-- baseline of $min_history_days, an order line that day and an exposure of
+-- $min_order_lines (`detection.score` tests nothing else, and reads no other row).
+--
+-- Each window step reads only the days its output is needed for: the clean history is
+-- summed for the target days (reading the $window_days before them), the round-2
+-- screening for the window before the first target day, round 1 for the window before
+-- that. So a night's statement reads a constant number of days, whatever the history.
+--
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
--- $lag_days, $min_lag_refunds, $min_history_days, $lift_threshold, $min_extra_returns,
--- $screen_z, and the days read (constants, so scans skip row groups outside them):
--- $first_day = min($days) - 4 x $window_days - $lag_days, $first_series_day = min($days) -
--- 3 x $window_days, $last_day = max($days). Reads daily_return_rates (which must be
--- current over them) and, for the lag profile, refund_records joined to order_lines.
+-- $lag_days, $min_lag_refunds, $min_history_days, $min_order_lines, $lift_threshold,
+-- $min_extra_returns, $screen_z, and the days read (constants, so scans skip row groups
+-- outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
+-- $first_series_day = min($days) - 3 x $window_days, $first_c1_day = min($days) - 2 x
+-- $window_days, $first_clean_day = min($days) - $window_days, $last_day = max($days).
+-- Reads daily_return_rates (which must be current over them) and, for the lag profile,
+-- refund_records joined to order_lines.
 
 with
 
@@ -225,6 +236,7 @@ first_clean_history as (
         sum(case when is_screened_once then 0 else x * x end) over history as c1_xx,
         sum(case when not is_screened_once and x > 0 then 1 else 0 end) over history as c1_days
     from screened_once
+    where day >= $first_c1_day::date
     window history as (
         partition by dimension, key
         order by day
@@ -273,6 +285,7 @@ clean_history as (
         sum(case when not is_screened and x > 0 then 1 else 0 end) over history as history_days,
         sum(case when is_screened then 1 else 0 end) over history as screened_days
     from screened
+    where day >= $first_clean_day::date
     window history as (
         partition by dimension, key
         order by day
@@ -324,6 +337,11 @@ final as (
         and rate.key = target.key
     left join shop_targets as shop
         on shop.day = target.day
+    where
+        coalesce(target.history_days, 0) >= $min_history_days
+        and coalesce(rate.baseline_days, 0) >= $min_history_days
+        and target.x >= $min_order_lines
+        and coalesce(rate.order_lines, 0) > 0
 )
 
 select * from final

@@ -1,0 +1,52 @@
+-- scoped_returns: the shop's returns (refund_type return_refund or refund_only) requested
+-- $first_day .. $last_day, one row per refund, staged as the temp table _rw_returns with
+-- what their region is resolved from (the `refunds` view's rule: the refund's own
+-- province, else its order line's, else its order's, else 'unknown'):
+--
+-- - own_province: the refund's own (NULL when its file had none);
+-- - line_province / line_found: its order line's (line_id = 子订单编号), looked for only
+--   among lines paid $paid_from .. before $paid_to, so the scan skips the row groups of
+--   older history. line_id is unique per shop in order_lines (the loader upserts on it),
+--   so a line found there is the line; `rates.resolve_returns` looks for the others in
+--   the whole table (returns_line_fallback.sql);
+-- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed.
+--
+-- Parameters: $shop_id, $first_day, $last_day, $paid_from, $paid_to (constants).
+
+create or replace temp table _rw_returns as
+
+with
+
+scoped as (
+    select
+        refund.refund_id,
+        refund.requested_at::date as day,
+        refund.sku_id,
+        refund.order_id,
+        refund.line_id,
+        refund.province as own_province
+    from refund_records as refund
+    where
+        refund.shop_id = $shop_id
+        and refund.refund_type in ('return_refund', 'refund_only')
+        and refund.requested_at >= $first_day::date
+        and refund.requested_at < $last_day::date + 1
+),
+
+recent_lines as (
+    select line.line_id, line.province
+    from order_lines as line
+    where
+        line.shop_id = $shop_id
+        and line.paid_at >= $paid_from::timestamp
+        and line.paid_at < $paid_to::timestamp
+)
+
+select
+    scoped.*,
+    recent.province as line_province,
+    recent.line_id is not null as line_found,
+    null::varchar as order_province
+from scoped
+left join recent_lines as recent
+    on recent.line_id = scoped.line_id
