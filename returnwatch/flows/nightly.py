@@ -145,7 +145,6 @@ def run_shop(settings: Settings, shop_id: str, date: dt.date | None = None) -> N
 
 
 def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: NightlySummary) -> None:
-    from returnwatch.alerts import notify_failure
     from returnwatch.warehouse.publish import open_working
 
     logger = get_run_logger()
@@ -162,6 +161,14 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
         stage = "reading the inbox"
         scan = tasks.scan_inbox(settings)
         summary.files_settling = len(scan.settling)
+        done = None if scan.ready else steps.night_already_done(con, settings, shop_id, target)
+        if done is not None:
+            stage = "sending alerts"
+            _nothing_new(con, settings, summary, done)
+            stage = "publishing for analysts"
+            summary.published = str(tasks.publish(settings, con))
+            summary.status = "success"
+            return
         stage = "importing inbox files"
         errors: list[str] = []
         for file in scan.ready:
@@ -211,6 +218,7 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
                     "anomalies": detected.anomalies,
                     "primary": detected.primary,
                     "alerts_sent": sent.sent,
+                    "settings": steps.settings_fingerprint(settings),
                 },
             )
 
@@ -231,6 +239,8 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
             raise RuntimeError("; ".join(errors))
         summary.status = "success"
     except Exception as exc:
+        from returnwatch.alerts import notify_failure
+
         summary.status = "failed"
         summary.message = f"Failed while {stage}: {exc}"
         logger.error(summary.message)
@@ -244,6 +254,24 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
     finally:
         if con is not None:
             con.close()
+
+
+def _nothing_new(
+    con: Any, settings: Settings, summary: NightlySummary, done: steps.NightDone
+) -> None:
+    """The night is already detected, reported and recorded, and nothing has arrived
+    since: recompute nothing and record nothing again (the warehouse stays byte-identical,
+    so publishing copies nothing). Alerts still pending from earlier runs are retried."""
+    summary.nights = [summary.target]
+    summary.anomalies, summary.primary_anomalies = done.anomalies, done.primary
+    if steps.pending_alerts(con):
+        sent = tasks.send_alerts(con, settings)
+        summary.alerts_sent, summary.alerts_failed = sent.sent, sent.failed
+        summary.alerts_pending = sent.pending
+    summary.message = (
+        f"Nothing new since the run that finished {done.finished_at:%Y-%m-%d %H:%M:%S}: "
+        "the night was already detected and reported, so nothing was recomputed."
+    )
 
 
 def _add_detection(summary: NightlySummary, detected: Any) -> None:

@@ -9,6 +9,7 @@ successful one, up to its target night and at most `alerts.catch_up_days` before
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -340,6 +341,55 @@ def has_data(con: duckdb.DuckDBPyConnection, shop_id: str, night: dt.date) -> bo
         [shop_id, night],
     ).fetchone()
     return bool(row and row[0])
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """A short hash of the settings a night's anomalies and digests depend on besides the
+    data ([detection], [alerts] without secrets, [report], the timezone): a night detected
+    with other settings is not "already done"."""
+    data = settings.model_dump(mode="json", include={"detection", "alerts", "report", "timezone"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class NightDone:
+    """The run that already did a night, when nothing has changed since."""
+
+    finished_at: dt.datetime
+    anomalies: int = 0
+    primary: int = 0
+
+
+def night_already_done(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, target: dt.date
+) -> NightDone | None:
+    """The earlier run's record when `target` needs no work: the shop's latest recorded
+    night is `target`, it succeeded, with the same settings, and no load has changed the
+    shop's data since (no dirty days). None otherwise: the night is (re)done in full.
+
+    Reads two small tables (nightly_runs, dirty_days), never the history.
+    """
+    row = con.execute(
+        "SELECT day, status, finished_at, summary FROM nightly_runs WHERE shop_id = ? "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [shop_id],
+    ).fetchone()
+    if row is None or row[0] != target or row[1] != "success":
+        return None
+    recorded = json.loads(row[3]) if row[3] else {}
+    if recorded.get("settings") != settings_fingerprint(settings):
+        return None
+    dirty = con.execute("SELECT count(*) FROM dirty_days WHERE shop_id = ?", [shop_id]).fetchone()[
+        0
+    ]
+    if dirty:
+        return None
+    return NightDone(row[2], int(recorded.get("anomalies", 0)), int(recorded.get("primary", 0)))
+
+
+def pending_alerts(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM alert_outbox WHERE status = 'pending'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def record_night(

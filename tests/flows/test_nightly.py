@@ -96,6 +96,42 @@ def test_catch_up_reports_every_missed_night_in_order(flow_settings, shop_files,
     assert again.nights == [kit.LAST] and receiver.bodies == []
 
 
+def test_a_night_already_done_with_nothing_new_is_not_redone(
+    flow_settings, shop_files, receiver, kit
+):
+    shop_files.drop(flow_settings.inbox)
+    [first] = run_nightly(flow_settings, date=kit.LAST)
+    assert first.status == "success" and first.anomalies
+    published = flow_settings.db.stat().st_ino
+    receiver.bodies.clear()
+
+    [again] = run_nightly(flow_settings, date=kit.LAST)
+
+    assert again.status == "success" and again.nights == [kit.LAST]
+    assert "Nothing new since the run" in again.paragraph()
+    assert again.days_recomputed == 0 and again.anomalies == first.anomalies
+    assert receiver.bodies == []
+    assert flow_settings.db.stat().st_ino == published  # the warehouse did not change
+    runs = "SELECT count(*) FROM nightly_runs"
+    assert kit.query(flow_settings.db, runs) == [(1,)]
+
+    # Other detection settings: the night is detected again, and recorded.
+    stricter = flow_settings.model_copy(
+        update={"detection": flow_settings.detection.model_copy(update={"fdr_alpha": 0.001})}
+    )
+    [redone] = run_nightly(stricter, date=kit.LAST)
+    assert "Nothing new" not in redone.paragraph() and redone.days_recomputed >= 1
+    assert kit.query(flow_settings.db, runs) == [(2,)]
+
+    # A file arriving: the night is done again with it.
+    (flow_settings.inbox / "late.csv").write_text("order_id,line_id,paid_at\n")
+    old = time.time() - 3600
+    os.utime(flow_settings.inbox / "late.csv", (old, old))
+    [with_file] = run_nightly(stricter, date=kit.LAST)
+    assert "Nothing new" not in with_file.paragraph() and len(with_file.files) == 1
+    assert kit.query(flow_settings.db, runs) == [(3,)]
+
+
 def test_catch_up_is_capped_by_catch_up_days(flow_settings, shop_files, kit):
     settings = flow_settings.model_copy(
         update={"alerts": flow_settings.alerts.model_copy(update={"catch_up_days": 2})}

@@ -197,3 +197,62 @@ print("ok")
     assert done.returncode == 0, done.stderr
     newest = max(m.version for m in available_migrations())
     assert done.stdout.split() == [str(newest), "9", "ok"]
+
+
+def test_publishing_an_unchanged_working_file_copies_nothing(settings):
+    con = open_working(settings)
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    publish(settings, con)
+    first = settings.db.stat().st_ino
+
+    publish(settings, con)  # nothing committed since: the published file is left as it is
+    assert settings.db.stat().st_ino == first
+
+    con.execute("INSERT INTO t VALUES (2)")
+    publish(settings, con)  # a change: a new file, renamed over the old one
+    assert settings.db.stat().st_ino != first
+    reader = duckdb.connect(str(settings.db), read_only=True)
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    reader.close()
+    con.close()
+
+
+def test_a_published_file_written_in_place_is_published_again(settings):
+    con = open_working(settings)
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    publish(settings, con)
+    analyst = duckdb.connect(str(settings.db))  # read-write, against the advice
+    analyst.execute("CREATE TABLE mine AS SELECT 42 AS y")
+    analyst.close()
+
+    publish(settings, con)  # the working file did not change, the published one did
+
+    reader = duckdb.connect(str(settings.db), read_only=True)
+    tables = {name for (name,) in reader.execute("SHOW TABLES").fetchall()}
+    reader.close()
+    assert "t" in tables and "mine" not in tables
+    con.close()
+
+
+def test_publish_copies_bytes_where_the_filesystem_cannot_clone(settings, monkeypatch):
+    import errno
+    import fcntl
+
+    calls = []
+
+    def no_reflink(fd, request, arg):
+        calls.append(request)
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "ioctl", no_reflink)
+    con = open_working(settings)
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)")
+    publish(settings, con)
+    con.close()
+
+    if sys.platform.startswith("linux"):
+        assert calls  # a clone was tried first
+    reader = duckdb.connect(str(settings.db), read_only=True)
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 10
+    reader.close()
+    assert not list(settings.db.parent.glob(".*.tmp"))
