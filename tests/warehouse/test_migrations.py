@@ -36,3 +36,30 @@ def test_a_version_missing_below_the_newest_is_applied(tmp_path):
     assert [m.version for m in applied] == [1]
     assert max(applied_versions(con)) == newest
     assert con.execute("SELECT count(*) FROM order_lines").fetchone() == (0,)
+
+
+def test_full_length_pseudonyms_are_cut_to_what_new_loads_write(tmp_path, settings):
+    """A warehouse from before 0007 holds 64-digit customer ids; a buyer must keep one
+    pseudonym across old and new loads."""
+    import hashlib
+    import hmac
+
+    from returnwatch.transforms.staging import hmac_hex
+
+    key = settings.pii_key()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    migrate(con)
+    con.execute("DELETE FROM schema_migrations WHERE version = 7")
+    full = hmac.new(key, b"13812345678", hashlib.sha256).hexdigest()
+    con.execute(
+        "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, paid_at, customer_id,"
+        " source_format, load_batch_id, loaded_at)"
+        " VALUES ('s', 'O1', 'L1', 'S1', now(), ?, 'x', 1, now()), "
+        "        ('s', 'O2', 'L2', 'S1', now(), NULL, 'x', 1, now())",
+        [full],
+    )
+
+    assert [m.version for m in migrate(con)] == [7]
+    rows = con.execute("SELECT customer_id FROM order_lines ORDER BY line_id").fetchall()
+    assert rows == [(hmac_hex(key, "13812345678"),), (None,)]
+    assert len(rows[0][0]) == 16
