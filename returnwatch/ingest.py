@@ -34,6 +34,8 @@ from returnwatch.transforms.staging import (
     checked_sql,
     flags_sql,
     hmac_macro_sql,
+    loadable_sql,
+    plain_candidates,
     q,
     raw_source_sql,
     repeated_keys_sql,
@@ -200,12 +202,16 @@ def stage_direct(
     con.execute(hmac_macro_sql(settings.pii_key()))
     csv = read_csv_sql(src)
     source = source_sql(match, csv, numbered=False, secret_mode="normalized")
-    checked = checked_sql(match, f"({source})", shop_id, any_repeated=False)
+    checked = checked_sql(match, f"({source})", shop_id, any_repeated=False, dirty_mask=True)
     has_secret = bool(secret_fields(match))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS {flags_sql(match, checked)}")
-        row = con.execute("SELECT count(*), count(DISTINCT _kh), count(_raw) FROM _flags")
-        rows, distinct_ids, quarantined = (int(v) for v in row.fetchone())
+        row = con.execute("""
+            SELECT count(*), count(DISTINCT _kh), count(_raw),
+                   coalesce(bit_or(_dirty) FILTER (WHERE _raw IS NULL), 0)
+            FROM _flags
+        """).fetchone()
+        rows, distinct_ids, quarantined, dirty = (int(v) for v in row)
         if distinct_ids < rows:  # an id repeats (or two are missing), or a hash collides
             con.execute("DROP TABLE _flags")
             return None
@@ -218,6 +224,9 @@ def stage_direct(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _valid_ids AS SELECT _kh FROM _flags WHERE _raw IS NULL"
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _bad_ids AS SELECT _kh FROM _flags WHERE _raw IS NOT NULL"
+        )
         if has_secret:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _hashes AS "
@@ -228,13 +237,20 @@ def stage_direct(
     except duckdb.Error as exc:
         raise _unreadable(src, exc) from exc
     valid_source = source_sql(match, csv, "_hashes" if has_secret else None, numbered=False)
-    valid = checked_sql(match, f"({valid_source})", shop_id, any_repeated=False)
+    key = unique_key(match)
+    # The id is always cleaned: a bad row's id, cleaned, is how the load leaves it out.
+    fields = plain_candidates(match)
+    plain = frozenset(f for i, f in enumerate(fields) if not dirty >> i & 1 and f != key)
+    valid = loadable_sql(match, f"({valid_source})", shop_id, plain)
+    if quarantined:
+        # Ids are unique here, so a row's id hash tells the rows the checking pass found bad.
+        valid = f"{valid} WHERE hash({q(key)}) NOT IN (SELECT _kh FROM _bad_ids)"
     return Staged(
         rows_read=rows,
         distinct=rows,
         quarantined=quarantined,
         bad="_bad",
-        valid=f"(SELECT * FROM ({valid}) WHERE len(_violations) = 0)",
+        valid=f"({valid})",
         valid_ids="_valid_ids",
         missing=missing,
     )
@@ -354,7 +370,7 @@ def _import_source(
                     raise
                 raise _unreadable(src, exc) from exc
         finally:
-            for table in ("_bad", "_valid_ids", "_flags", "_hashes", f"{prefix}_source",
+            for table in ("_bad", "_bad_ids", "_valid_ids", "_flags", "_hashes", f"{prefix}_source",
                           f"{prefix}_checked"):  # fmt: skip
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     return ImportResult(

@@ -194,7 +194,9 @@ def _clean_text_full(src: str) -> str:
     return f"nullif(trim(replace({src}, chr(9), ' ')), '')"
 
 
-def _clean_text(src: str) -> str:
+def _clean_text(src: str, plain: bool = False) -> str:
+    if plain:
+        return f"nullif({src}, '')"
     return f"CASE WHEN {_untrimmed(src)} THEN {_clean_text_full(src)} ELSE nullif({src}, '') END"
 
 
@@ -207,23 +209,32 @@ def _clean_id_full(src: str) -> str:
     return f"nullif(trim(CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END), '')"
 
 
-def _clean_id(src: str) -> str:
-    dirty = f"({_untrimmed(src)} OR starts_with({src}, '=') OR starts_with({src}, ''''))"
-    return f"CASE WHEN {dirty} THEN {_clean_id_full(src)} ELSE nullif({src}, '') END"
+def _dirty_id(src: str) -> str:
+    return f"({_untrimmed(src)} OR starts_with({src}, '=') OR starts_with({src}, ''''))"
+
+
+def _clean_id(src: str, plain: bool = False) -> str:
+    if plain:
+        return f"nullif({src}, '')"
+    return f"CASE WHEN {_dirty_id(src)} THEN {_clean_id_full(src)} ELSE nullif({src}, '') END"
 
 
 def _clean_number_full(src: str) -> str:
     return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
 
 
-def _clean_number(src: str) -> str:
-    plain = f"regexp_full_match({src}, {lit(_PLAIN_NUMBER)})"
-    return f"CASE WHEN {plain} THEN {src} ELSE {_clean_number_full(src)} END"
+def _clean_number(src: str, plain: bool = False) -> str:
+    if plain:
+        return src
+    test = f"regexp_full_match({src}, {lit(_PLAIN_NUMBER)})"
+    return f"CASE WHEN {test} THEN {src} ELSE {_clean_number_full(src)} END"
 
 
-def _clean_timestamp(src: str) -> str:
-    plain = f"regexp_full_match({src}, {lit(_PLAIN_TIMESTAMP)})"
-    return f"CASE WHEN {plain} THEN {src} ELSE {_clean_timestamp_full(src)} END"
+def _clean_timestamp(src: str, plain: bool = False) -> str:
+    if plain:
+        return src
+    test = f"regexp_full_match({src}, {lit(_PLAIN_TIMESTAMP)})"
+    return f"CASE WHEN {test} THEN {src} ELSE {_clean_timestamp_full(src)} END"
 
 
 def _clean_timestamp_full(src: str) -> str:
@@ -236,14 +247,69 @@ def _clean_timestamp_full(src: str) -> str:
     )
 
 
-def _carrier(src: str) -> str:
+Cleaning = Literal["id", "timestamp", "number", "text"]
+
+
+def _cleaning(f: Field) -> Cleaning | None:
+    """Which cleaner a field's values go through (None: a secret, normalised as it is read)."""
+    if f.kind == "secret_id":
+        return None
+    if f.kind == "id":
+        return "id"
+    if f.kind == "timestamp":
+        return "timestamp"
+    if f.kind in ("int", "money"):
+        return "number"
+    return "text"  # text, enum and carrier fields, reasons
+
+
+def _dirty_sql(cleaning: Cleaning, src: str) -> str:
+    """True for a value its cleaner's fast path does not return as it is."""
+    if cleaning == "id":
+        test = _dirty_id(src)
+    elif cleaning == "text":
+        test = _untrimmed(src)
+    else:
+        pattern = _PLAIN_NUMBER if cleaning == "number" else _PLAIN_TIMESTAMP
+        test = f"NOT regexp_full_match({src}, {lit(pattern)})"
+    return f"coalesce({test}, false)"
+
+
+def plain_candidates(match: ProfileMatch) -> list[str]:
+    """The fields of a file `dirty_mask_sql` tests, in bit order."""
+    return [
+        f.name for f in match.profile.fields if f.name in match.columns and _cleaning(f) is not None
+    ]
+
+
+def dirty_mask_sql(match: ProfileMatch) -> str:
+    """A UBIGINT per source row, bit i set when the value of `plain_candidates(match)[i]`
+    needs more than its cleaner's fast path.
+
+    A column whose bit no valid row sets is *plain*: the load then reads it without its
+    cleaner (`normalized_columns(..., plain=)`), which gives the same values for less: a
+    big export's columns are nearly always plain, and cleaning them all again as the rows
+    are written cost ~1.5 s per 10M lines.
+    """
+    fields = plain_candidates(match)
+    if len(fields) > 64:
+        raise ValueError(f"{match.profile.name}: more than 64 cleaned columns for the mask")
+    bits = [
+        f"({_dirty_sql(_cleaning(match.profile.field(name)), q(SOURCE_PREFIX + name))}"  # type: ignore[arg-type, union-attr]
+        f"::UBIGINT << {i})"
+        for i, name in enumerate(fields)
+    ]
+    return " | ".join(bits) if bits else "0::UBIGINT"
+
+
+def _carrier(src: str, plain: bool = False) -> str:
     # 快递信息: "YT1234567890-圆通速递,商品名…": the carrier follows the tracking number.
-    first = f"split_part({_clean_text(src)}, ',', 1)"
+    first = f"split_part({_clean_text(src, plain)}, ',', 1)"
     return f"nullif(trim(CASE WHEN contains({first}, '-') THEN regexp_extract({first}, '-([^-]+)$', 1) ELSE {first} END), '')"
 
 
-def _enum(f: Field, src: str) -> str:
-    text = _clean_text(src)
+def _enum(f: Field, src: str, plain: bool = False) -> str:
+    text = _clean_text(src, plain)
     whens = [f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.value_map.items()]
     fallback = [f"WHEN contains({text}, {lit(k)}) THEN {lit(v)}" for k, v in f.fallback]
     otherwise = lit(f.otherwise) if f.otherwise is not None else text
@@ -257,12 +323,18 @@ def _scrub_phones(expr: str) -> str:
     return f"regexp_replace({expr}, '{PHONE_REGEX}', '***********', 'g')"
 
 
-def normalized_columns(profile: Profile, present: set[str]) -> list[str]:
-    """The columns the rules see: normalised text, plus typed numbers for int/money."""
+def normalized_columns(
+    profile: Profile, present: set[str], plain: frozenset[str] = frozenset()
+) -> list[str]:
+    """The columns the rules see: normalised text, plus typed numbers for int/money.
+
+    Fields in `plain` are known to need no cleaning (`dirty_mask_sql`) and skip it.
+    """
     exprs = []
     for name in TABLE_FIELDS[profile.kind]:
         f = profile.field(name)
         src = q(SOURCE_PREFIX + name)
+        p = name in plain
         if f is None or name not in present:
             # Numbers get their typed column from typed_columns(), NULL from NULL text.
             absent = name + "__text" if _numeric(name, profile) else name
@@ -271,22 +343,22 @@ def normalized_columns(profile: Profile, present: set[str]) -> list[str]:
                 exprs.append(f"NULL::VARCHAR AS {q(name + '_raw')}")
             continue
         if f.kind in ("id",):
-            exprs.append(f"{_clean_id(src)} AS {q(name)}")
+            exprs.append(f"{_clean_id(src, p)} AS {q(name)}")
         elif f.kind == "secret_id":
             exprs.append(f"{src} AS {q(name)}")
         elif f.kind == "timestamp":
-            exprs.append(f"{_clean_timestamp(src)} AS {q(name)}")
+            exprs.append(f"{_clean_timestamp(src, p)} AS {q(name)}")
         elif f.kind == "enum":
-            exprs.append(f"{_enum(f, src)} AS {q(name)}")
-            exprs.append(f"{_clean_text(src)} AS {q(name + '_raw')}")
+            exprs.append(f"{_enum(f, src, p)} AS {q(name)}")
+            exprs.append(f"{_clean_text(src, p)} AS {q(name + '_raw')}")
         elif f.kind == "carrier":
-            exprs.append(f"{_carrier(src)} AS {q(name)}")
+            exprs.append(f"{_carrier(src, p)} AS {q(name)}")
         elif f.kind in ("int", "money"):
-            exprs.append(f"{_clean_number(src)} AS {q(name + '__text')}")
+            exprs.append(f"{_clean_number(src, p)} AS {q(name + '__text')}")
         elif name in ("reason", "reason_detail"):
-            exprs.append(f"{_scrub_phones(_clean_text(src))} AS {q(name)}")
+            exprs.append(f"{_scrub_phones(_clean_text(src, p))} AS {q(name)}")
         else:
-            exprs.append(f"{_clean_text(src)} AS {q(name)}")
+            exprs.append(f"{_clean_text(src, p)} AS {q(name)}")
     return exprs
 
 
@@ -345,13 +417,15 @@ def checked_sql(
     repeated_keys: str | None = None,
     any_repeated: bool = True,
     read_secret: bool = True,
+    dirty_mask: bool = False,
 ) -> str:
     """One row per distinct source row: canonical values, `_violations`, `_copies`, and
     for rows breaking a rule `_raw_row`, their source values.
 
     `any_repeated=False` says the caller knows no id repeats: every row is then distinct
     as it is and the statement streams. `read_secret=False` for a source without its
-    secret column (the quarantine JSON, which never holds it).
+    secret column (the quarantine JSON, which never holds it). `dirty_mask` adds
+    `_dirty`, which of the row's values needed cleaning (`dirty_mask_sql`).
     """
     profile = match.profile
     present = set(match.columns)
@@ -394,13 +468,14 @@ def checked_sql(
         ]
         carried = "normalized.*"
         counted = ""
+    dirty = f", {dirty_mask_sql(match)} AS _dirty" if dirty_mask else ""
     return f"""
 WITH source AS (
     SELECT * FROM {source_table}
 ),
 {distinct},
 normalized AS (
-    SELECT _row, _copies, {", ".join(src_cols)}, {", ".join(normalized_columns(profile, present))}{counted}
+    SELECT _row, _copies, {", ".join(src_cols)}, {", ".join(normalized_columns(profile, present))}{counted}{dirty}
     FROM distinct_rows
 ),
 typed AS (
@@ -419,6 +494,26 @@ final AS (
 SELECT * EXCLUDE ({", ".join(src_cols)}),
        CASE WHEN len(_violations) > 0 THEN {raw_row_sql(match)} END AS _raw_row
 FROM final
+"""
+
+
+def loadable_sql(
+    match: ProfileMatch, source_table: str, default_shop: str, plain: frozenset[str]
+) -> str:
+    """The canonical columns of source rows already checked (`flags_sql`), for the load.
+
+    No rule is evaluated again and the `plain` fields are not cleaned again: the checking
+    pass did both, and the load only leaves out the rows it found breaking a rule. Same
+    values as `checked_sql`, for ~25% less CPU per row written.
+    """
+    profile = match.profile
+    normalized = normalized_columns(profile, set(match.columns), plain)
+    return f"""
+SELECT * REPLACE (coalesce({q("shop_id")}, {lit(default_shop)}) AS {q("shop_id")})
+FROM (
+    SELECT normalized.*, {", ".join(typed_columns(profile))}
+    FROM (SELECT {", ".join(normalized)} FROM {source_table}) AS normalized
+)
 """
 
 
@@ -441,11 +536,12 @@ def flags_sql(match: ProfileMatch, checked: str) -> str:
     """The checking pass of a file loaded straight from its source: one narrow row per
     source row with a hash of its id (`_kh`), which rule columns are empty (`_nulls`, bit
     i for `rule_columns(kind)[i]`), its normalised buyer id or phone when the file has
-    one (`_secret`: the distinct values are hashed from it, then it is dropped) and, only
-    for a row breaking a rule, its source values (`_raw`, the JSON the quarantine keeps,
-    from which `raw_source_sql` reads it again).
+    one (`_secret`: the distinct values are hashed from it, then it is dropped), which
+    values needed cleaning (`_dirty`) and, only for a row breaking a rule, its source
+    values (`_raw`, the JSON the quarantine keeps, from which `raw_source_sql` reads it
+    again).
 
-    `checked` is `checked_sql` over an unnumbered source. Created as a table, the rows
+    `checked` is `checked_sql(..., dirty_mask=True)` over an unnumbered source. Created as a table, the rows
     keep the file's order, so `rowid + 2` is the spreadsheet row: numbering them in SQL
     (row_number() OVER ()) made DuckDB check them on one thread. The valid rows are not
     kept: the load reads them from the file again, in parallel, as it writes them.
@@ -458,7 +554,13 @@ def flags_sql(match: ProfileMatch, checked: str) -> str:
         raise ValueError(f"{match.profile.kind}: more than 32 rule columns for the null mask")
     nulls = " | ".join(f"(({q(c)} IS NULL)::UINTEGER << {i})" for i, c in enumerate(columns))
     secret = [f"{q(name)} AS _secret" for name in sorted(secret_fields(match))]
-    columns_ = [f"hash({q(key)}) AS _kh", f"{nulls} AS _nulls", *secret, "_raw_row AS _raw"]
+    columns_ = [
+        f"hash({q(key)}) AS _kh",
+        f"{nulls} AS _nulls",
+        "_dirty",
+        *secret,
+        "_raw_row AS _raw",
+    ]
     return f"SELECT {', '.join(columns_)} FROM ({checked})"
 
 

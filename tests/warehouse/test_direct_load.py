@@ -148,3 +148,33 @@ def test_direct_load_replaces_rows_already_loaded(warehouse, settings, tmp_path,
     assert warehouse.execute(
         "SELECT province, count(*) OVER () FROM order_lines WHERE line_id = 'L1'"
     ).fetchall() == [("浙江省", 1)]
+
+
+def test_columns_no_valid_row_needs_cleaned_are_loaded_uncleaned(settings, tmp_path, monkeypatch):
+    """The load skips cleaning a column only where no *valid* row needed it: a bad row's
+    messy amount does not cost the column its shortcut, a valid row's padded province
+    does; and the bad row, its id cleaned, stays out."""
+    rows = [
+        ["O1", "L1", "S1", "a", 1, "10.50", "2026-08-01 10:00:00", "广东省", "", "", "c1"],
+        ["O2", "L2", "S1", "a", 1, "7", "2026-08-01 11:00:00", " 浙江省 ", "", "", "c2"],
+        ["O3", "\tL3", "S1", "a", 0, "¥5", "2026-08-01 12:00:00", "", "", "", "c3"],
+    ]
+    seen = []
+    real = ingest.loadable_sql
+
+    def spy(match, source, shop, plain):
+        seen.append(plain)
+        return real(match, source, shop, plain)
+
+    monkeypatch.setattr(ingest, "loadable_sql", spy)
+    con = connect(settings.model_copy(update={"db": tmp_path / "w.duckdb"}))
+    result = import_file(con, settings, write_csv(tmp_path / "o.csv", ORDER_HEADER, rows))
+
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    assert {"amount", "paid_at", "sku_id"} <= seen[0] and "province" not in seen[0]
+    assert "line_id" not in seen[0]  # the id is how a bad row is left out: always cleaned
+    loaded = con.execute(
+        "SELECT line_id, amount::VARCHAR, province FROM order_lines ORDER BY 1"
+    ).fetchall()
+    assert loaded == [("L1", "10.50", "广东省"), ("L2", "7.00", "浙江省")]
+    assert con.execute("SELECT raw_row FROM quarantine").fetchone()[0].count("¥5") == 1

@@ -15,6 +15,7 @@ from returnwatch.transforms.staging import (
     _clean_text_full,
     _clean_timestamp,
     _clean_timestamp_full,
+    _dirty_sql,
     _secret_normalized,
     _secret_normalized_full,
     lit,
@@ -80,3 +81,22 @@ def test_shortcuts_clean_exactly_as_the_full_cleaning(fast, full):
     """Each cleaner skips the work for values already clean; the result must not change."""
     for raw in TRICKY:
         assert value(fast, raw) == value(full, raw), repr(raw)
+
+
+@pytest.mark.parametrize(
+    ("cleaning", "cleaner"),
+    [("text", _clean_text), ("id", _clean_id), ("number", _clean_number),
+     ("timestamp", _clean_timestamp)],
+)  # fmt: skip
+def test_a_value_not_flagged_dirty_needs_no_cleaning(cleaning, cleaner):
+    """The load skips cleaning a column no valid row flagged (`dirty_mask_sql`): for every
+    value the flag leaves unset, skipping must give what cleaning gives."""
+    con = duckdb.connect()
+    for raw in [*TRICKY, None]:
+        src = "NULL::VARCHAR" if raw is None else lit(raw)
+        dirty, cleaned, skipped = con.execute(
+            f"SELECT {_dirty_sql(cleaning, src)}, {cleaner(src)}, {cleaner(src, plain=True)}"
+        ).fetchone()
+        if not dirty:
+            assert skipped == cleaned, repr(raw)
+    assert con.execute(f"SELECT {_dirty_sql(cleaning, lit(' 42'))}").fetchone()[0]
