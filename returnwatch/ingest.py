@@ -194,9 +194,11 @@ def stage_direct(
 
     Nearly every export has each id once, and then no row needs grouping with another:
     one parallel pass checks every row and keeps, per row, only a hash of its id, its
-    empty rule columns and, for a row breaking a rule, its values (`_flags`); the load
-    then reads the valid rows from the file again, straight into the warehouse. At 10M
-    lines this writes the rows once instead of three times. A file whose ids repeat
+    empty rule columns, which checked columns needed cleaning and, for a row breaking a
+    rule, its values (`_flags`); the load then reads the valid rows from the file again,
+    straight into the warehouse, without checking them again: it leaves the bad rows out
+    by their id hash and skips the cleaners no valid row needed. At 10M lines this writes
+    the rows once instead of three times. A file whose ids repeat
     (exact duplicates, or a uniqueness violation) goes through `stage_file`.
     """
     con.execute(hmac_macro_sql(settings.pii_key()))
