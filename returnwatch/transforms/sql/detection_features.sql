@@ -11,7 +11,8 @@
 --
 -- Only the slice-days the detector can test are returned: clean history and literal
 -- baseline of $min_history_days, an order line that day and an exposure of
--- $min_order_lines (`detection.score` tests nothing else, and reads no other row).
+-- $min_order_lines (`detection.score` tests nothing else, and reads no other row); the
+-- series and windows are computed only for the slices that can pass those floors.
 --
 -- Each window step reads only the days its output is needed for: the clean history is
 -- summed for the target days (reading the $window_days before them), the round-2
@@ -143,9 +144,45 @@ lag_weights as (
 
 -- logic CTEs: each slice's daily series of exposure and returns
 
+-- The slices a target day can test: an order line that day and, as the exposure is a
+-- weighted mean (weights >= 0 summing to 1) of the order lines of the day and the
+-- $lag_days before it, $min_order_lines on one of those days (less 1e-6 for rounding).
+-- Every window below is per slice: leaving the other slices out changes no row of the
+-- result, only the work (a few hundred slices of thousands). The shop slice always stays,
+-- for the shop's history beside each target.
+feeding_orders as (
+    select target.day, rate.dimension, rate.key, max(rate.order_lines) as order_lines
+    from target_days as target
+    inner join rates as rate
+        on rate.day between target.day - $lag_days and target.day
+    group by 1, 2, 3
+),
+
+candidate_slices as (
+    select distinct feed.dimension, feed.key
+    from feeding_orders as feed
+    inner join rates as today
+        on today.day = feed.day
+        and today.dimension = feed.dimension
+        and today.key = feed.key
+    where today.order_lines > 0 and feed.order_lines >= $min_order_lines - 1e-6
+    union
+    select distinct dimension, key
+    from rates
+    where dimension = 'shop'
+),
+
+slice_rates as (
+    select rate.*
+    from rates as rate
+    semi join candidate_slices as candidate
+        on candidate.dimension = rate.dimension
+        and candidate.key = rate.key
+),
+
 slice_orders as (
     select day, dimension, key, order_lines
-    from rates
+    from slice_rates
     where order_lines > 0
 ),
 
@@ -163,7 +200,7 @@ exposures as (
 
 slice_returns as (
     select day, dimension, key, returns
-    from rates
+    from slice_rates
     where returns > 0
 ),
 
