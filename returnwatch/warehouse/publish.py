@@ -159,7 +159,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) ->
                 # file it would corrupt it; its changes are not ours to keep.
                 log.warning("removing %s: the published file is never written in place", stale_wal)
                 stale_wal.unlink()
-            _swap_in(ready, published, keep_old=how != "cloned")
+            _swap_in(ready, published, keep_old=how != "cloned" and _has_ofd_locks())
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(published.parent)
@@ -305,8 +305,9 @@ def _prepare(work: Path, tmp: Path, standby: Path) -> tuple[Path, str]:
     date) or "copied" (a byte copy into tmp)."""
     if _reflink(work, tmp):
         _fsync(tmp)
+        standby.unlink(missing_ok=True)  # clones need none
         return tmp, "cloned"
-    if standby.exists():
+    if standby.exists() and _has_ofd_locks():
         rewritten = _sync_into(work, standby)
         if rewritten is not None:
             return standby, rewritten
@@ -318,22 +319,28 @@ def _prepare(work: Path, tmp: Path, standby: Path) -> tuple[Path, str]:
     return tmp, "copied"
 
 
+def _has_ofd_locks() -> bool:
+    """Open-file-description locks (Linux): without them a standby held by a reader in
+    this process cannot be told from a free one, so none is kept and publish copies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    return hasattr(fcntl, "F_OFD_SETLK")
+
+
 def _lock_exclusively(fd: int) -> bool:
     """Take an exclusive open-file-description lock on the whole file, without waiting.
 
     DuckDB locks every file it opens (a shared POSIX lock when read-only); an OFD lock
     conflicts with those even when they belong to this very process, so False means that
-    some connection, here or elsewhere, has the file open. Where OFD locks do not exist
-    (not Linux) nothing can be known: False, and the caller copies instead.
+    some connection, here or elsewhere, has the file open.
     """
     import fcntl
 
-    op = getattr(fcntl, "F_OFD_SETLK", None)
-    if op is None:
-        return False
     flock = struct.pack("@hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
     try:
-        fcntl.fcntl(fd, op, flock)
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, flock)
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EACCES):
             return False
@@ -344,8 +351,6 @@ def _lock_exclusively(fd: int) -> bool:
 def _sync_into(work: Path, standby: Path) -> str | None:
     """Make `standby` byte-equal to `work`, writing only the chunks that differ, and fsync
     it; a description of what was written, or None (untouched) when a reader holds it."""
-    if not sys.platform.startswith("linux"):
-        return None
     fd = os.open(standby, os.O_RDWR)
     try:
         if not _lock_exclusively(fd):
@@ -377,7 +382,7 @@ def _swap_in(ready: Path, published: Path, *, keep_old: bool) -> None:
     """Rename `ready` over the published file; with `keep_old`, the file it replaces
     becomes the standby for the next publish (a hard link taken before the rename)."""
     standby = standby_path(published)
-    link = standby.with_name(f"{standby.name}-{os.getpid()}.link")
+    link = standby.with_name(f"{standby.name}.link")  # publishes never overlap
     kept = False
     if keep_old and published.exists():
         link.unlink(missing_ok=True)

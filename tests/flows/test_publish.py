@@ -384,3 +384,20 @@ for _ in iter(lambda: None, 0):
     if not sys.stdin.readline():
         break
 """
+
+
+def test_where_the_filesystem_clones_no_standby_is_kept(settings, monkeypatch):
+    from returnwatch.warehouse import publish as publishing
+
+    def clone(src: Path, dest: Path) -> bool:  # ext4 here: a copy stands in for the clone
+        dest.write_bytes(src.read_bytes())
+        return True
+
+    monkeypatch.setattr(publishing, "_reflink", clone)
+    con = open_working(settings)
+    for night in (1, 2, 3):
+        _night(con, night)
+        publish(settings, con)
+    con.close()
+    assert not publishing.standby_path(settings.db).exists()
+    assert _nights_in(settings.db) == [1, 2, 3]
