@@ -132,7 +132,11 @@ def build(root: Path, history_days: int, per_day: int) -> dict[str, str]:
 def _built(folder: Path, history_days: int, per_day: int) -> dict[str, str]:
     """`build`, unless a finished build of the same size is already in `folder` (--keep)."""
     stamp = folder / "built.json"
-    wanted = {"history_days": history_days, "per_day": per_day, "standby": True}
+    from returnwatch.warehouse.migrate import available_migrations
+
+    # A build made before a newer migration would be migrated inside the timed runs.
+    schema = max(m.version for m in available_migrations())
+    wanted = {"history_days": history_days, "per_day": per_day, "standby": True, "schema": schema}
     if stamp.exists():
         recorded = json.loads(stamp.read_text())
         if recorded.get("size") == wanted:

@@ -20,13 +20,14 @@
 -- that. So a night's statement reads a constant number of days, whatever the history.
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
--- $lag_days, $min_lag_refunds, $min_history_days, $min_order_lines, $lift_threshold,
--- $min_extra_returns, $screen_z, and the days read (constants, so scans skip row groups
--- outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
+-- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
+-- $lift_threshold, $min_extra_returns, $screen_z, and the days read (constants, so scans
+-- skip row groups outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
 -- $first_series_day = min($days) - 3 x $window_days, $first_c1_day = min($days) - 2 x
 -- $window_days, $first_clean_day = min($days) - $window_days, $last_day = max($days).
--- Reads daily_return_rates (which must be current over them) and, for the lag profile,
--- refund_records joined to order_lines.
+-- Reads daily_return_rates and, for the lag profile, return_lags (both current over them:
+-- `rates.recompute_rates` writes them together) when $stored_lags ($lag_days <=
+-- `rates.STORED_LAG_DAYS`), else refund_records joined to order_lines.
 
 with
 
@@ -63,6 +64,18 @@ rates as (
 ),
 
 linked_refunds as (
+    -- kept per request day and lag beside the rates (return_lags, current wherever the
+    -- rates are) when $lag_days is within the lags it keeps ($stored_lags) ...
+    select lags.day, lags.lag_days, sum(lags.refunds) as refunds
+    from return_lags as lags
+    where
+        $stored_lags
+        and lags.shop_id = $shop_id
+        and lags.day between $first_day::date and $last_day::date
+        and lags.lag_days between 0 and $lag_days
+    group by 1, 2
+    union all
+    -- ... else joined here: each return linked to its order line
     select
         refund.requested_at::date as day,
         (refund.requested_at::date - line.paid_at::date)::integer as lag_days,
@@ -72,7 +85,8 @@ linked_refunds as (
         on line.shop_id = refund.shop_id
         and line.line_id = refund.line_id
     where
-        refund.shop_id = $shop_id
+        not $stored_lags
+        and refund.shop_id = $shop_id
         and refund.refund_type in ('return_refund', 'refund_only')
         and refund.requested_at >= $first_day::date
         and refund.requested_at < $last_day::date + 1
