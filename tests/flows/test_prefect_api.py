@@ -34,5 +34,12 @@ def test_the_temporary_server_boots_answers_and_stops(tmp_path, monkeypatch):
         assert url == server.api_url
         with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
             assert response.status == 200
+        with prefect_api.use_server(server):
+            from prefect.settings import get_current_settings
+
+            current = get_current_settings()
+            assert str(current.api.url) == url
+            # nobody would watch heartbeats of a server gone with the command
+            assert current.flows.heartbeat_frequency is None
         process = server.process
     assert server.process is None and process.poll() is not None  # stopped with the block
