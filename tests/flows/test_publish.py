@@ -160,12 +160,16 @@ def test_the_published_file_opens_in_duckdb_1_2(settings, tmp_path):
     from returnwatch.warehouse.migrate import available_migrations
 
     con = open_working(settings)  # the full schema, every view
+    publish(settings, con)
+    _night(con, 1)
+    publish(settings, con)  # a full copy: the first file becomes the standby
     con.execute(
         "INSERT INTO daily_return_rates VALUES ('s', DATE '2026-08-14', 'shop', '*', 100, 9, "
         "0.09, 0.06, 28, 0.5, now()::TIMESTAMP)"
     )
-    publish(settings, con)
+    publish(settings, con)  # the standby, rewritten where it differs
     con.close()
+    assert settings.db.read_bytes() == working_path(settings).read_bytes()
     old = _duckdb_1_2(tmp_path)
 
     views = [
