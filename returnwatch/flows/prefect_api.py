@@ -171,7 +171,12 @@ def use_server(server: TemporaryServer | None) -> Iterator[None]:
     if server is None:
         yield
         return
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_UI_URL,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():
         server.stop()
@@ -182,7 +187,11 @@ def use_server(server: TemporaryServer | None) -> Iterator[None]:
         yield
         return
     # No "View at <url>" line: this server has no UI, and is gone when the command ends.
-    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_UI_URL: ""}):
+    # No flow-run heartbeats either: they let a lasting server mark a run whose process
+    # died as crashed, and this one dies with the process. Their thread sleeps in 1 s steps
+    # and is joined when the flow run ends, which rounded every run up to a whole second.
+    updates = {PREFECT_API_URL: url, PREFECT_UI_URL: "", PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    with temporary_settings(updates=updates):
         try:
             yield
         finally:

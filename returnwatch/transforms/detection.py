@@ -33,6 +33,7 @@ from scipy import stats
 
 from returnwatch.settings import DetectionSettings, Settings
 from returnwatch.transforms.rates import (
+    STORED_LAG_DAYS,
     affected_days,
     clusters,
     consume_dirty_days,
@@ -316,6 +317,7 @@ def default_anomalies(
             "dimensions": list(detection.dimensions),
             "window_days": detection.window_days,
             "lag_days": detection.return_lag_days,
+            "stored_lags": detection.return_lag_days <= STORED_LAG_DAYS,
             "min_lag_refunds": detection.min_lag_refunds,
             "min_history_days": detection.min_history_days,
             "min_order_lines": detection.min_order_lines,

@@ -131,6 +131,11 @@ def date_range(start: date, end: date) -> list[date]:
 # usual cost, not the result.
 LINE_LOOKBACK_DAYS = 31
 
+# The lags `return_lags` keeps (days from payment to request): the staged returns hold
+# every line paid that long before a target day. The detector reads its lag profile from
+# that table when `return_lag_days` is within it.
+STORED_LAG_DAYS = LINE_LOOKBACK_DAYS
+
 _FALLBACKS_NEEDED = """
     SELECT
         count(*) FILTER (WHERE own_province IS NULL AND line_id IS NOT NULL AND NOT line_found),
@@ -194,13 +199,19 @@ def staged_returns(
 def recompute_rates(
     con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, days: list[date]
 ) -> None:
-    """Replace the rows of exactly these days (no widening), inside the caller's transaction."""
+    """Replace the rows of exactly these days (no widening), inside the caller's transaction:
+    their `daily_return_rates` and their `return_lags`."""
     window = settings.detection.window_days
     sql = read_sql("daily_return_rates")
     for group in clusters(days, window):
         first_day = group[0] - timedelta(days=window)
         con.execute(
             "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
+            "(SELECT unnest($days::DATE[]))",
+            {"shop_id": shop_id, "days": group},
+        )
+        con.execute(
+            "DELETE FROM return_lags WHERE shop_id = $shop_id AND day IN "
             "(SELECT unnest($days::DATE[]))",
             {"shop_id": shop_id, "days": group},
         )
@@ -214,6 +225,10 @@ def recompute_rates(
                     "first_day": first_day,
                     "last_day": group[-1],
                 },
+            )
+            con.execute(
+                f"INSERT INTO return_lags BY NAME {read_sql('return_lags')}",
+                {"shop_id": shop_id, "days": group, "max_lag": STORED_LAG_DAYS},
             )
 
 

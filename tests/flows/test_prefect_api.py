@@ -34,5 +34,13 @@ def test_the_temporary_server_boots_answers_and_stops(tmp_path, monkeypatch):
         assert url == server.api_url
         with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
             assert response.status == 200
+        from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+        # (the suite's Prefect test harness sets an API URL: not here, as in a real run)
+        with temporary_settings(updates={PREFECT_API_URL: ""}), prefect_api.use_server(server):
+            current = get_current_settings()
+            assert str(current.api.url) == url
+            # nobody would watch heartbeats of a server gone with the command
+            assert current.flows.heartbeat_frequency is None
         process = server.process
     assert server.process is None and process.poll() is not None  # stopped with the block

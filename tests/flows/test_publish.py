@@ -160,12 +160,16 @@ def test_the_published_file_opens_in_duckdb_1_2(settings, tmp_path):
     from returnwatch.warehouse.migrate import available_migrations
 
     con = open_working(settings)  # the full schema, every view
+    publish(settings, con)
+    _night(con, 1)
+    publish(settings, con)  # a full copy: the first file becomes the standby
     con.execute(
         "INSERT INTO daily_return_rates VALUES ('s', DATE '2026-08-14', 'shop', '*', 100, 9, "
         "0.09, 0.06, 28, 0.5, now()::TIMESTAMP)"
     )
-    publish(settings, con)
+    publish(settings, con)  # the standby, rewritten where it differs
     con.close()
+    assert settings.db.read_bytes() == working_path(settings).read_bytes()
     old = _duckdb_1_2(tmp_path)
 
     views = [
@@ -256,3 +260,148 @@ def test_publish_copies_bytes_where_the_filesystem_cannot_clone(settings, monkey
     assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 10
     reader.close()
     assert not list(settings.db.parent.glob(".*.tmp"))
+
+
+def _night(con, night: int) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS t (night INT, i BIGINT)")
+    con.execute(f"INSERT INTO t SELECT {night}, range FROM range(200000)")
+
+
+def _nights_in(path: Path) -> list[int]:
+    reader = duckdb.connect(str(path), read_only=True)
+    try:
+        return [n for (n,) in reader.execute("SELECT DISTINCT night FROM t ORDER BY 1").fetchall()]
+    finally:
+        reader.close()
+
+
+def test_the_replaced_file_is_kept_and_rewritten_where_it_differs(settings, caplog):
+    from returnwatch.warehouse.publish import standby_path
+
+    standby = standby_path(settings.db)
+    con = open_working(settings)
+    _night(con, 1)
+    publish(settings, con)
+    assert not standby.exists()  # nothing was published before: nothing to keep
+    first = settings.db.stat().st_ino
+
+    _night(con, 2)
+    publish(settings, con)  # a full copy; the file it replaced becomes the standby
+    assert standby.stat().st_ino == first
+    second = settings.db.stat().st_ino
+
+    _night(con, 3)
+    with caplog.at_level("INFO", logger="returnwatch.warehouse.publish"):
+        publish(settings, con)  # the standby, brought up to date and renamed
+    con.close()
+
+    assert settings.db.stat().st_ino == first
+    assert standby.stat().st_ino == second
+    assert "chunks rewritten" in caplog.text
+    assert settings.db.read_bytes() == working_path(settings).read_bytes()
+    assert _nights_in(settings.db) == [1, 2, 3]
+    assert _nights_in(standby) == [1, 2]  # the night before, untouched
+    assert not list(settings.db.parent.glob(".*.tmp")) + list(settings.db.parent.glob(".*.link"))
+
+
+def test_a_standby_that_shrank_or_grew_is_cut_to_size(settings):
+    from returnwatch.warehouse.publish import standby_path
+
+    con = open_working(settings)
+    _night(con, 1)
+    publish(settings, con)
+    _night(con, 2)
+    publish(settings, con)
+    with open(standby_path(settings.db), "ab") as fh:  # longer than the working file
+        fh.write(b"\0" * 1_000_000)
+    con.execute("DELETE FROM t WHERE night = 1")
+    publish(settings, con)
+    con.close()
+    assert settings.db.read_bytes() == working_path(settings).read_bytes()
+    assert _nights_in(settings.db) == [2]
+
+
+def test_a_standby_a_reader_holds_is_left_to_the_reader(settings, caplog):
+    """A reader who opened the published file keeps it, untouched, until it is done, even
+    after it became the standby: that publish makes a full copy instead."""
+    from returnwatch.warehouse.publish import standby_path
+
+    standby = standby_path(settings.db)
+    con = open_working(settings)
+    _night(con, 1)
+    publish(settings, con)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", READ_AND_HOLD, str(settings.db)],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().split() == ["1"]  # the reader sees night 1
+        held = settings.db.stat().st_ino
+        _night(con, 2)
+        publish(settings, con)  # night 1's file becomes the standby, still held
+        assert standby.stat().st_ino == held
+        _night(con, 3)
+        with caplog.at_level("INFO", logger="returnwatch.warehouse.publish"):
+            publish(settings, con)
+        assert "still held by a reader" in caplog.text
+        assert settings.db.stat().st_ino != held
+        holder.stdin.write("again\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().split() == ["1"]  # its night, whole, unchanged
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert _nights_in(settings.db) == [1, 2, 3]
+
+    _night(con, 4)
+    publish(settings, con)  # the reader is gone: the standby is used again
+    con.close()
+    assert settings.db.read_bytes() == working_path(settings).read_bytes()
+    assert _nights_in(settings.db) == [1, 2, 3, 4]
+
+
+def test_a_reader_in_this_process_also_keeps_its_file(settings):
+    from returnwatch.warehouse.publish import standby_path
+
+    con = open_working(settings)
+    _night(con, 1)
+    publish(settings, con)
+    reader = duckdb.connect(str(settings.db), read_only=True)
+    _night(con, 2)
+    publish(settings, con)
+    _night(con, 3)
+    publish(settings, con)  # the standby is the reader's file: not written
+    assert reader.execute("SELECT max(night), count(*) FROM t").fetchone() == (1, 200000)
+    reader.close()
+    con.close()
+    assert _nights_in(settings.db) == [1, 2, 3]
+    assert _nights_in(standby_path(settings.db)) == [1, 2]  # the file replaced, kept
+
+
+READ_AND_HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for _ in iter(lambda: None, 0):
+    print(con.execute("SELECT max(night) FROM t").fetchone()[0], flush=True)
+    if not sys.stdin.readline():
+        break
+"""
+
+
+def test_where_the_filesystem_clones_no_standby_is_kept(settings, monkeypatch):
+    from returnwatch.warehouse import publish as publishing
+
+    def clone(src: Path, dest: Path) -> bool:  # ext4 here: a copy stands in for the clone
+        dest.write_bytes(src.read_bytes())
+        return True
+
+    monkeypatch.setattr(publishing, "_reflink", clone)
+    con = open_working(settings)
+    for night in (1, 2, 3):
+        _night(con, night)
+        publish(settings, con)
+    con.close()
+    assert not publishing.standby_path(settings.db).exists()
+    assert _nights_in(settings.db) == [1, 2, 3]

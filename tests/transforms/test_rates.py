@@ -154,3 +154,81 @@ def test_returns_resolve_their_region_as_the_refunds_view_does(con):
         "R-own": "北京市",
     }
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+
+
+# ---------------------------------------------------------------------------------------
+# return_lags: the detector's lag counts, kept with the rates
+
+_JOINED_LAGS = """
+    SELECT refund.shop_id, refund.requested_at::DATE AS day,
+           (refund.requested_at::DATE - line.paid_at::DATE)::INTEGER AS lag_days,
+           count(DISTINCT refund.refund_id) AS refunds
+    FROM refund_records AS refund
+    JOIN order_lines AS line ON line.shop_id = refund.shop_id AND line.line_id = refund.line_id
+    WHERE refund.refund_type IN ('return_refund', 'refund_only')
+      AND refund.requested_at::DATE - line.paid_at::DATE BETWEEN 0 AND 31
+    GROUP BY ALL
+    ORDER BY ALL
+"""
+
+
+def stored_lags(con) -> list[tuple]:
+    return con.execute(
+        "SELECT shop_id, day, lag_days, refunds FROM return_lags ORDER BY ALL"
+    ).fetchall()
+
+
+def test_return_lags_are_the_returns_joined_to_their_lines(hand_shop, hand_settings):
+    refresh_rates(hand_shop, hand_settings, SHOP, start=D[1], end=D[6])
+    # r1 (lag 1), r2 (2), r3 (2), r5 refund_only (2), r8 (2); r4 is an exchange, r6's line
+    # is unknown
+    assert stored_lags(hand_shop) == [
+        (SHOP, D[2], 1, 1),
+        (SHOP, D[3], 2, 2),
+        (SHOP, D[4], 2, 1),
+        (SHOP, D[6], 2, 1),
+    ]
+    assert stored_lags(hand_shop) == hand_shop.execute(_JOINED_LAGS).fetchall()
+
+
+def test_a_line_loaded_after_its_return_updates_the_lags(hand_shop, hand_settings):
+    refresh_rates(hand_shop, hand_settings, SHOP, start=D[1], end=D[6])
+    # r6's line arrives late: paid on D3, its paid day is dirty; D4 is fed by it
+    load_frames(hand_shop, orders_frame([("lx", "ox", "C", "Q", "2026-07-03 09:00:00")]))
+    hand_shop.execute("INSERT INTO dirty_days VALUES (?, ?, 4, now())", [SHOP, D[3]])
+    refresh_dirty(hand_shop, hand_settings, SHOP)
+    assert (SHOP, D[4], 1, 1) in stored_lags(hand_shop)
+    assert stored_lags(hand_shop) == hand_shop.execute(_JOINED_LAGS).fetchall()
+
+
+def test_lags_beyond_31_days_are_not_kept(con, hand_settings):
+    load_frames(
+        con,
+        orders_frame([("old", "o", "A", "P", "2026-05-01 10:00:00")]),
+        refunds_frame(
+            [("late", "o", "old", "A", "return_refund", "completed", None, "2026-07-06 10:00")]
+        ),
+    )
+    refresh_rates(con, hand_settings, SHOP, start=D[6], end=D[6])
+    assert stored_lags(con) == []
+    assert con.execute(_JOINED_LAGS).fetchall() == []
+
+
+def test_migration_0008_counts_the_lags_of_an_older_warehouse(tmp_path):
+    import duckdb
+
+    from returnwatch.warehouse.migrate import migrate
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con)
+    load_frames(con, orders_frame(), refunds_frame())
+    con.execute("DROP TABLE return_lags")  # as a warehouse made before 0008
+    con.execute("DELETE FROM schema_migrations WHERE version = 8")
+    con.close()
+
+    con = duckdb.connect(str(path))
+    assert [m.version for m in migrate(con)] == [8]
+    assert stored_lags(con) == con.execute(_JOINED_LAGS).fetchall()
+    assert len(stored_lags(con)) == 4
+    con.close()

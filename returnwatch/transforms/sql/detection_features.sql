@@ -11,7 +11,8 @@
 --
 -- Only the slice-days the detector can test are returned: clean history and literal
 -- baseline of $min_history_days, an order line that day and an exposure of
--- $min_order_lines (`detection.score` tests nothing else, and reads no other row).
+-- $min_order_lines (`detection.score` tests nothing else, and reads no other row); the
+-- series and windows are computed only for the slices that can pass those floors.
 --
 -- Each window step reads only the days its output is needed for: the clean history is
 -- summed for the target days (reading the $window_days before them), the round-2
@@ -19,13 +20,14 @@
 -- that. So a night's statement reads a constant number of days, whatever the history.
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
--- $lag_days, $min_lag_refunds, $min_history_days, $min_order_lines, $lift_threshold,
--- $min_extra_returns, $screen_z, and the days read (constants, so scans skip row groups
--- outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
+-- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
+-- $lift_threshold, $min_extra_returns, $screen_z, and the days read (constants, so scans
+-- skip row groups outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
 -- $first_series_day = min($days) - 3 x $window_days, $first_c1_day = min($days) - 2 x
 -- $window_days, $first_clean_day = min($days) - $window_days, $last_day = max($days).
--- Reads daily_return_rates (which must be current over them) and, for the lag profile,
--- refund_records joined to order_lines.
+-- Reads daily_return_rates and, for the lag profile, return_lags (both current over them:
+-- `rates.recompute_rates` writes them together) when $stored_lags ($lag_days <=
+-- `rates.STORED_LAG_DAYS`), else refund_records joined to order_lines.
 
 with
 
@@ -62,6 +64,18 @@ rates as (
 ),
 
 linked_refunds as (
+    -- kept per request day and lag beside the rates (return_lags, current wherever the
+    -- rates are) when $lag_days is within the lags it keeps ($stored_lags) ...
+    select lags.day, lags.lag_days, sum(lags.refunds) as refunds
+    from return_lags as lags
+    where
+        $stored_lags
+        and lags.shop_id = $shop_id
+        and lags.day between $first_day::date and $last_day::date
+        and lags.lag_days between 0 and $lag_days
+    group by 1, 2
+    union all
+    -- ... else joined here: each return linked to its order line
     select
         refund.requested_at::date as day,
         (refund.requested_at::date - line.paid_at::date)::integer as lag_days,
@@ -71,7 +85,8 @@ linked_refunds as (
         on line.shop_id = refund.shop_id
         and line.line_id = refund.line_id
     where
-        refund.shop_id = $shop_id
+        not $stored_lags
+        and refund.shop_id = $shop_id
         and refund.refund_type in ('return_refund', 'refund_only')
         and refund.requested_at >= $first_day::date
         and refund.requested_at < $last_day::date + 1
@@ -143,9 +158,45 @@ lag_weights as (
 
 -- logic CTEs: each slice's daily series of exposure and returns
 
+-- The slices a target day can test: an order line that day and, as the exposure is a
+-- weighted mean (weights >= 0 summing to 1) of the order lines of the day and the
+-- $lag_days before it, $min_order_lines on one of those days (less 1e-6 for rounding).
+-- Every window below is per slice: leaving the other slices out changes no row of the
+-- result, only the work (a few hundred slices of thousands). The shop slice always stays,
+-- for the shop's history beside each target.
+feeding_orders as (
+    select target.day, rate.dimension, rate.key, max(rate.order_lines) as order_lines
+    from target_days as target
+    inner join rates as rate
+        on rate.day between target.day - $lag_days and target.day
+    group by 1, 2, 3
+),
+
+candidate_slices as (
+    select distinct feed.dimension, feed.key
+    from feeding_orders as feed
+    inner join rates as today
+        on today.day = feed.day
+        and today.dimension = feed.dimension
+        and today.key = feed.key
+    where today.order_lines > 0 and feed.order_lines >= $min_order_lines - 1e-6
+    union
+    select distinct dimension, key
+    from rates
+    where dimension = 'shop'
+),
+
+slice_rates as (
+    select rate.*
+    from rates as rate
+    semi join candidate_slices as candidate
+        on candidate.dimension = rate.dimension
+        and candidate.key = rate.key
+),
+
 slice_orders as (
     select day, dimension, key, order_lines
-    from rates
+    from slice_rates
     where order_lines > 0
 ),
 
@@ -163,7 +214,7 @@ exposures as (
 
 slice_returns as (
     select day, dimension, key, returns
-    from rates
+    from slice_rates
     where returns > 0
 ),
 

@@ -9,6 +9,8 @@
 --   older history. line_id is unique per shop in order_lines (the loader upserts on it),
 --   so a line found there is the line; `rates.resolve_returns` looks for the others in
 --   the whole table (returns_line_fallback.sql);
+-- - line_paid_day: the day its order line was paid, when found there (for `return_lags`,
+--   which keeps lags of 0 .. 31 days: every target day's lines of that age are there);
 -- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed.
 --
 -- Parameters: $shop_id, $first_day, $last_day, $paid_from, $paid_to (constants).
@@ -34,7 +36,7 @@ scoped as (
 ),
 
 recent_lines as (
-    select line.line_id, line.province
+    select line.line_id, line.province, line.paid_at
     from order_lines as line
     where
         line.shop_id = $shop_id
@@ -46,6 +48,7 @@ select
     scoped.*,
     recent.province as line_province,
     recent.line_id is not null as line_found,
+    recent.paid_at::date as line_paid_day,
     null::varchar as order_province
 from scoped
 left join recent_lines as recent
