@@ -46,7 +46,13 @@ from returnwatch.transforms.staging import (
 )
 from returnwatch.transforms.validation import missing_counts, rule_counts, validation_result
 from returnwatch.warehouse.connection import joins_as_written
-from returnwatch.warehouse.load import BatchInfo, Staged, already_loaded, load_checked
+from returnwatch.warehouse.load import (
+    TARGET_TABLES,
+    BatchInfo,
+    Staged,
+    already_loaded,
+    load_checked,
+)
 
 Status = Literal["loaded", "skipped", "refused"]
 ProgressHook = Callable[[str], None]
@@ -206,14 +212,23 @@ def stage_direct(
     source = source_sql(match, csv, numbered=False, secret_mode="normalized")
     checked = checked_sql(match, f"({source})", shop_id, any_repeated=False, dirty_mask=True)
     has_secret = bool(secret_fields(match))
+    # Rows may be replaced only where the table has rows: then the ids' range is kept, so
+    # the test for ids already loaded reads only the parts of the table holding that
+    # range (抖店 ids grow with time), not every id of the shop's history.
+    target = TARGET_TABLES[match.profile.kind]
+    has_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchone()
+    keep_key = bool(has_rows and has_rows[0])
+    key_range = ", min(_key), max(_key)" if keep_key else ", NULL, NULL"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS {flags_sql(match, checked)}")
-        row = con.execute("""
+        flags = flags_sql(match, checked, keep_key=keep_key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS {flags}")
+        row = con.execute(f"""
             SELECT count(*), count(DISTINCT _kh), count(_raw),
-                   coalesce(bit_or(_dirty) FILTER (WHERE _raw IS NULL), 0)
+                   coalesce(bit_or(_dirty) FILTER (WHERE _raw IS NULL), 0){key_range}
             FROM _flags
         """).fetchone()
-        rows, distinct_ids, quarantined, dirty = (int(v) for v in row)
+        rows, distinct_ids, quarantined, dirty = (int(v) for v in row[:4])
+        lowest, highest = row[4:]
         if distinct_ids < rows:  # an id repeats (or two are missing), or a hash collides
             con.execute("DROP TABLE _flags")
             return None
@@ -255,6 +270,7 @@ def stage_direct(
         valid=f"({valid})",
         valid_ids="_valid_ids",
         missing=missing,
+        id_range=(lowest, highest) if lowest is not None else None,
     )
 
 

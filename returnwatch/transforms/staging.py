@@ -566,7 +566,7 @@ def raw_row_sql(match: ProfileMatch) -> str:
     return f"json_object({pairs})"
 
 
-def flags_sql(match: ProfileMatch, checked: str) -> str:
+def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> str:
     """The checking pass of a file loaded straight from its source: one narrow row per
     source row with a hash of its id (`_kh`), which rule columns are empty (`_nulls`, bit
     i for `rule_columns(kind)[i]`), its normalised buyer id or phone when the file has
@@ -575,7 +575,8 @@ def flags_sql(match: ProfileMatch, checked: str) -> str:
     values (`_raw`, the JSON the quarantine keeps, from which `raw_source_sql` reads it
     again).
 
-    `checked` is `checked_sql(..., dirty_mask=True)` over an unnumbered source. Created as a table, the rows
+    `checked` is `checked_sql(..., dirty_mask=True)` over an unnumbered source.
+    `keep_key` also keeps the id itself (`_key`), for the range of ids the file holds. Created as a table, the rows
     keep the file's order, so `rowid + 2` is the spreadsheet row: numbering them in SQL
     (row_number() OVER ()) made DuckDB check them on one thread. The valid rows are not
     kept: the load reads them from the file again, in parallel, as it writes them.
@@ -594,6 +595,7 @@ def flags_sql(match: ProfileMatch, checked: str) -> str:
         "_dirty",
         *secret,
         "_raw_row AS _raw",
+        *([f"{q(key)} AS _key"] if keep_key else []),
     ]
     return f"SELECT {', '.join(columns_)} FROM ({checked})"
 

@@ -64,7 +64,8 @@ class Staged:
     rule (it may read the file again). `valid_ids`, when given, is a table of the valid
     rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
     `missing` are the rules' null counts when staging counted them (else they are counted
-    over `checked`, every checked row).
+    over `checked`, every checked row). `id_range`, when given, holds the lowest and
+    highest id of the file's rows.
     """
 
     rows_read: int
@@ -75,6 +76,7 @@ class Staged:
     valid_ids: str | None = None
     missing: dict[str, int] | None = None
     checked: str | None = None
+    id_range: tuple[str, str] | None = None
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
@@ -146,15 +148,26 @@ def _mark_dirty_days(
         ).fetchone()[0]
     )
     if regionless:
+        # Constant bounds on the ids let the scan of the refunds skip the row groups whose
+        # ids all lie outside them: ids grow with time, and a night's order lines resolve
+        # recent refunds, not a year of them.
+        bounds = con.execute(
+            f"SELECT min(key), max(key), min(order_id), max(order_id) FROM {changed}"
+        ).fetchone()
+        ranges = {"key": bounds[:2], "order_id": bounds[2:]}
         # Two equi-joins, not one join ON (line OR order): DuckDB turns an OR condition
         # into a nested loop (seconds for a month of orders against a month of refunds).
         for refund_col, changed_col in (("line_id", "key"), ("order_id", "order_id")):
+            lowest, highest = ranges[changed_col]
+            if lowest is None:
+                continue
             days.append(f"""
                 SELECT r.shop_id, r.requested_at::DATE
                 FROM refund_records AS r
                 JOIN {changed} AS c
                   ON c.shop_id = r.shop_id AND r.{refund_col} = c.{changed_col}
                 WHERE r.province IS NULL
+                  AND r.{refund_col} BETWEEN {lit(lowest)} AND {lit(highest)}
             """)
     con.execute(f"""
         INSERT INTO dirty_days
@@ -264,9 +277,15 @@ def _may_replace(con: duckdb.DuckDBPyConnection, kind: str, staged: Staged) -> b
             JOIN {target} AS t ON t.shop_id = s.shop_id AND t.{key} = s.{key}
         """).fetchone()
     else:
+        # An id outside the file's range cannot match; the constant bounds let DuckDB skip
+        # the row groups whose ids all lie outside it (a year's history: 0.45 s -> ~0).
+        in_range = ""
+        if staged.id_range is not None:
+            lowest, highest = staged.id_range
+            in_range = f"{key} BETWEEN {lit(lowest)} AND {lit(highest)} AND "
         row = con.execute(f"""
             SELECT count(*) FROM {target}
-            WHERE hash({key}) IN (SELECT _kh FROM {staged.valid_ids})
+            WHERE {in_range}hash({key}) IN (SELECT _kh FROM {staged.valid_ids})
         """).fetchone()
     return int(row[0]) > 0
 

@@ -68,6 +68,29 @@ def test_orders_load_marks_refund_days_whose_region_they_resolve(
     assert days == {dt.date(2026, 8, 1), dt.date(2026, 8, 2), dt.date(2026, 8, 3)}
 
 
+def test_refunds_on_the_new_lines_bounds_are_found_and_others_left(
+    warehouse, settings, tmp_path
+):
+    """The refunds an orders load can resolve are looked for between the lowest and the
+    highest of its ids: ids on the bounds count, one outside them is no match anyway."""
+
+    def refund(refund_id, order_id, line_id, day):
+        return [refund_id, order_id, line_id, "S1", "return_refund", "", "completed",
+                f"2026-08-{day:02d} 12:00:00", "", "10", 1, "", ""]  # fmt: skip
+
+    refunds = [refund("R1", "O1", "L1", 11), refund("R2", "O3", "", 12),
+               refund("R3", "O9", "L9", 13)]  # fmt: skip
+    import_file(warehouse, settings, write_csv(tmp_path / "r.csv", REFUND_HEADER, refunds))
+    warehouse.execute("DELETE FROM dirty_days")
+    lines = [[f"O{i}", f"L{i}", "S1", "a", 1, "10", "2026-08-01 10:00:00", "广东省", "", "", ""]
+             for i in (1, 2, 3)]  # fmt: skip
+
+    import_file(warehouse, settings, write_csv(tmp_path / "o.csv", ORDER_HEADER, lines))
+
+    days = {r[0] for r in warehouse.execute("SELECT day FROM dirty_days").fetchall()}
+    assert days == {dt.date(2026, 8, 1), dt.date(2026, 8, 11), dt.date(2026, 8, 12)}
+
+
 def test_same_file_twice_changes_nothing(warehouse, settings, orders_csv):
     first = import_file(warehouse, settings, orders_csv)
     snapshot = table_snapshot(warehouse)
