@@ -68,9 +68,7 @@ def test_orders_load_marks_refund_days_whose_region_they_resolve(
     assert days == {dt.date(2026, 8, 1), dt.date(2026, 8, 2), dt.date(2026, 8, 3)}
 
 
-def test_refunds_on_the_new_lines_bounds_are_found_and_others_left(
-    warehouse, settings, tmp_path
-):
+def test_refunds_on_the_new_lines_bounds_are_found_and_others_left(warehouse, settings, tmp_path):
     """The refunds an orders load can resolve are looked for between the lowest and the
     highest of its ids: ids on the bounds count, one outside them is no match anyway."""
 
