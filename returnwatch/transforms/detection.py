@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from returnwatch.settings import DetectionSettings, Settings
 from returnwatch.transforms.rates import (
@@ -467,9 +467,12 @@ def upper_tail(y: np.ndarray, mu: np.ndarray, c: np.ndarray) -> np.ndarray:
     positive = (mu > 0) & (y > 0)
     poisson = positive & (c < 1e-9)
     nb = positive & ~poisson
-    out[poisson] = stats.poisson.sf(y[poisson] - 1, mu[poisson])
+    # The tails as regularised incomplete gamma and beta functions, which is what
+    # scipy.stats' poisson.sf and nbinom.sf compute: scipy.special imports in 0.2 s,
+    # scipy.stats in 0.7 s, paid by every detect and every nightly run.
+    out[poisson] = special.gammainc(y[poisson], mu[poisson])  # P(X >= y), y an integer >= 1
     size = 1 / c[nb]
-    out[nb] = stats.nbinom.sf(y[nb] - 1, size, size / (size + mu[nb]))
+    out[nb] = special.betainc(y[nb], size, mu[nb] / (size + mu[nb]))
     return out
 
 
