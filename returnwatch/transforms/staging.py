@@ -303,8 +303,8 @@ DIRTY_PREFIX = "_d_"
 
 
 def dirty_tests_sql(match: ProfileMatch) -> list[str]:
-    """Each cleaned field's `_dirty_sql` test as `_d_<field>`, computed once for both its
-    cleaner (`normalized_columns(..., tested=True)`) and `dirty_mask_sql`."""
+    """Each of `plain_candidates`' `_dirty_sql` test as `_d_<field>`, computed once for
+    both its cleaner (`normalized_columns(..., tested=)`) and `dirty_mask_sql`."""
     return [
         f"{_dirty_sql(_cleaning(match.profile.field(name)), q(SOURCE_PREFIX + name))} "  # type: ignore[arg-type, union-attr]
         f"AS {q(DIRTY_PREFIX + name)}"
@@ -575,11 +575,12 @@ def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> s
     values (`_raw`, the JSON the quarantine keeps, from which `raw_source_sql` reads it
     again).
 
-    `checked` is `checked_sql(..., dirty_mask=True)` over an unnumbered source.
-    `keep_key` also keeps the id itself (`_key`), for the range of ids the file holds. Created as a table, the rows
-    keep the file's order, so `rowid + 2` is the spreadsheet row: numbering them in SQL
-    (row_number() OVER ()) made DuckDB check them on one thread. The valid rows are not
-    kept: the load reads them from the file again, in parallel, as it writes them.
+    `checked` is `checked_sql(..., dirty_mask=True)` over an unnumbered source. Created
+    as a table, the rows keep the file's order, so `rowid + 2` is the spreadsheet row:
+    numbering them in SQL (row_number() OVER ()) made DuckDB check them on one thread.
+    The valid rows are not kept: the load reads them from the file again, in parallel,
+    as it writes them. `keep_key` also keeps the id itself (`_key`), for the range of
+    ids the file holds.
     """
     key = unique_key(match)
     if key is None:
