@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Literal
 
 from returnwatch.transforms.profiles import (
@@ -194,15 +195,17 @@ def _clean_text_full(src: str) -> str:
     return f"nullif(trim(replace({src}, chr(9), ' ')), '')"
 
 
-# Each cleaner takes `plain` (the column is known to need no cleaning: skip it) or `dirty`
-# (a column already holding this value's `_dirty_sql` test, so it is computed once).
+def _cleaner(test: str, full: str, fast: str, plain: bool, dirty: str | None) -> str:
+    """The shape of every cleaner: `full` where `test` says the value needs cleaning, the
+    value as it is (`fast`) elsewhere. `plain`: the column is known to need no cleaning,
+    so skip it; `dirty`: a column already holding `test`, so it is computed once."""
+    if plain:
+        return fast
+    return f"CASE WHEN {dirty or test} THEN {full} ELSE {fast} END"
 
 
 def _clean_text(src: str, plain: bool = False, dirty: str | None = None) -> str:
-    if plain:
-        return f"nullif({src}, '')"
-    test = dirty or _untrimmed(src)
-    return f"CASE WHEN {test} THEN {_clean_text_full(src)} ELSE nullif({src}, '') END"
+    return _cleaner(_untrimmed(src), _clean_text_full(src), f"nullif({src}, '')", plain, dirty)
 
 
 def _clean_id_full(src: str) -> str:
@@ -219,32 +222,27 @@ def _dirty_id(src: str) -> str:
 
 
 def _clean_id(src: str, plain: bool = False, dirty: str | None = None) -> str:
-    if plain:
-        return f"nullif({src}, '')"
-    test = dirty or _dirty_id(src)
-    return f"CASE WHEN {test} THEN {_clean_id_full(src)} ELSE nullif({src}, '') END"
+    return _cleaner(_dirty_id(src), _clean_id_full(src), f"nullif({src}, '')", plain, dirty)
 
 
 def _clean_number_full(src: str) -> str:
     return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
 
 
+def _dirty_number(src: str) -> str:
+    return f"NOT regexp_full_match({src}, {lit(_PLAIN_NUMBER)})"
+
+
 def _clean_number(src: str, plain: bool = False, dirty: str | None = None) -> str:
-    if plain:
-        return src
-    if dirty:
-        return f"CASE WHEN {dirty} THEN {_clean_number_full(src)} ELSE {src} END"
-    test = f"regexp_full_match({src}, {lit(_PLAIN_NUMBER)})"
-    return f"CASE WHEN {test} THEN {src} ELSE {_clean_number_full(src)} END"
+    return _cleaner(_dirty_number(src), _clean_number_full(src), src, plain, dirty)
+
+
+def _dirty_timestamp(src: str) -> str:
+    return f"NOT regexp_full_match({src}, {lit(_PLAIN_TIMESTAMP)})"
 
 
 def _clean_timestamp(src: str, plain: bool = False, dirty: str | None = None) -> str:
-    if plain:
-        return src
-    if dirty:
-        return f"CASE WHEN {dirty} THEN {_clean_timestamp_full(src)} ELSE {src} END"
-    test = f"regexp_full_match({src}, {lit(_PLAIN_TIMESTAMP)})"
-    return f"CASE WHEN {test} THEN {src} ELSE {_clean_timestamp_full(src)} END"
+    return _cleaner(_dirty_timestamp(src), _clean_timestamp_full(src), src, plain, dirty)
 
 
 def _clean_timestamp_full(src: str) -> str:
@@ -273,16 +271,18 @@ def _cleaning(f: Field) -> Cleaning | None:
     return "text"  # text, enum and carrier fields, reasons
 
 
+_DIRTY_TESTS: dict[Cleaning, Callable[[str], str]] = {
+    "id": _dirty_id,
+    "text": _untrimmed,
+    "number": _dirty_number,
+    "timestamp": _dirty_timestamp,
+}
+
+
 def _dirty_sql(cleaning: Cleaning, src: str) -> str:
-    """True for a value its cleaner's fast path does not return as it is."""
-    if cleaning == "id":
-        test = _dirty_id(src)
-    elif cleaning == "text":
-        test = _untrimmed(src)
-    else:
-        pattern = _PLAIN_NUMBER if cleaning == "number" else _PLAIN_TIMESTAMP
-        test = f"NOT regexp_full_match({src}, {lit(pattern)})"
-    return f"coalesce({test}, false)"
+    """True for a value its cleaner's fast path does not return as it is: the cleaner's
+    own test (false, not null, for a null value, which both paths leave null)."""
+    return f"coalesce({_DIRTY_TESTS[cleaning](src)}, false)"
 
 
 def plain_candidates(match: ProfileMatch) -> list[str]:
