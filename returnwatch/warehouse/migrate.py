@@ -14,6 +14,13 @@ import duckdb
 
 _NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
+# A migration may name a text column's compression (`USING COMPRESSION fsst`): methods of
+# the v1.2.0 storage format every warehouse file is written in (see
+# `connection.STORAGE_COMPATIBILITY`). Newer formats refuse those names and choose well
+# on their own, so a database in another format (in-memory, or a file created outside
+# `connect`) gets the migration without them.
+_COMPRESSION_HINT = re.compile(r"\s+USING\s+COMPRESSION\s+\w+", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -53,7 +60,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(migration.sql)
+            con.execute(_for_storage(migration.sql, _storage_version(con)))
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
@@ -64,3 +71,18 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
             raise
         applied.append(migration)
     return applied
+
+
+def _storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute(
+        "SELECT tags['storage_version'] FROM duckdb_databases() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def _for_storage(sql: str, storage_version: str | None) -> str:
+    """The migration as the database's storage format takes it (see `_COMPRESSION_HINT`)."""
+    if storage_version is not None and storage_version.startswith("v1."):
+        return sql
+    return _COMPRESSION_HINT.sub("", sql)
