@@ -222,9 +222,10 @@ def stage_direct(
     try:
         flags = flags_sql(match, checked, keep_key=keep_key)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS {flags}")
+        # The distinct ids counted by grouping, not count(DISTINCT): 0.55 → 0.4 s at 10M.
         row = con.execute(f"""
-            SELECT count(*), count(DISTINCT _kh), count(_raw),
-                   coalesce(bit_or(_dirty) FILTER (WHERE _raw IS NULL), 0){key_range}
+            SELECT count(*), (SELECT count(*) FROM (SELECT _kh FROM _flags GROUP BY _kh)),
+                   count(_raw), coalesce(bit_or(_dirty) FILTER (WHERE _raw IS NULL), 0){key_range}
             FROM _flags
         """).fetchone()
         rows, distinct_ids, quarantined, dirty = (int(v) for v in row[:4])
