@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from returnwatch.settings import Settings
+from returnwatch.warehouse.compaction import compact, is_sparse
 from returnwatch.warehouse.migrate import migrate
 
 # Files DuckDB 2.0 creates in its default format cannot be opened by DuckDB 1.x, which
@@ -38,7 +39,9 @@ def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyC
     if settings.threads:
         config["threads"] = settings.threads
     con = duckdb.connect(str(db_path), config=config)
-    migrate(con)
+    if migrate(con) and is_sparse(con) and compact(con, db_path, STORAGE_COMPATIBILITY):
+        # A migration rebuilt a big table: the file was rewritten without the freed space.
+        con = duckdb.connect(str(db_path), config=config)
     return con
 
 
