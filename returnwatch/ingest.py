@@ -34,6 +34,7 @@ from returnwatch.transforms.staging import (
     checked_sql,
     flags_sql,
     hmac_macro_sql,
+    lit,
     loadable_sql,
     plain_candidates,
     q,
@@ -123,7 +124,7 @@ def staging_area(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
         return
     folder = Path(tempfile.mkdtemp(prefix=".stage-", dir=Path(path).parent))
     stage_file_ = folder / "stage.duckdb"
-    con.execute(f"ATTACH '{str(stage_file_).replace(chr(39), chr(39) * 2)}' AS {STAGE}")
+    con.execute(f"ATTACH {lit(stage_file_)} AS {STAGE}")
     try:
         yield STAGE + "."
     finally:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from returnwatch.transforms.staging import lit, q
+
 log = logging.getLogger(__name__)
 
 # Rewriting costs about what the rebuild did (5 s per 10M order lines); a file under this
@@ -49,15 +51,13 @@ def compact(con: duckdb.DuckDBPyConnection, path: Path, storage_version: str) ->
     path = Path(path)
     fresh = path.with_name(f".{path.name}.compacting")
     name = con.execute("SELECT current_database()").fetchall()[0][0]
-    quoted_name = '"' + name.replace('"', '""') + '"'
-    quoted_fresh = "'" + str(fresh).replace("'", "''") + "'"
     before = path.stat().st_size
     try:
         fresh.unlink(missing_ok=True)  # left by a run that died half-way
         con.execute("CHECKPOINT")
-        con.execute(f"ATTACH {quoted_fresh} AS rw_compacted (STORAGE_VERSION '{storage_version}')")
+        con.execute(f"ATTACH {lit(fresh)} AS rw_compacted (STORAGE_VERSION {lit(storage_version)})")
         try:
-            con.execute(f"COPY FROM DATABASE {quoted_name} TO rw_compacted")
+            con.execute(f"COPY FROM DATABASE {q(name)} TO rw_compacted")
         finally:
             con.execute("DETACH rw_compacted")  # checkpoints and syncs the fresh file
         fresh.replace(path)

@@ -55,12 +55,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
     """
     applied = []
     done = applied_versions(con)
-    for migration in available_migrations():
-        if migration.version in done:
-            continue
+    pending = [m for m in available_migrations() if m.version not in done]
+    storage = storage_version(con) if pending else None
+    for migration in pending:
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(_for_storage(migration.sql, _storage_version(con)))
+            con.execute(_for_storage(migration.sql, storage))
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
@@ -73,7 +73,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
     return applied
 
 
-def _storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
+def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The storage format of the connection's database file ("v1.2.0+"); None in memory."""
     row = con.execute(
         "SELECT tags['storage_version'] FROM duckdb_databases() "
         "WHERE database_name = current_database()"

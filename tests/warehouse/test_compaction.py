@@ -6,6 +6,7 @@ import pytest
 
 from returnwatch.warehouse import compaction
 from returnwatch.warehouse.connection import STORAGE_COMPATIBILITY, connect
+from returnwatch.warehouse.migrate import storage_version
 from returnwatch.warehouse.publish import working_path
 
 
@@ -67,11 +68,7 @@ def test_a_connect_that_rebuilt_tables_leaves_the_file_compacted(
     assert con.execute("SELECT nextval('load_batch_id_seq')").fetchall() == [(2,)]
     ddl = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'order_lines'")
     assert "line_id VARCHAR USING COMPRESSION FSST" in ddl.fetchall()[0][0]
-    tags = con.execute(
-        "SELECT tags['storage_version'] FROM duckdb_databases() "
-        "WHERE database_name = current_database()"
-    ).fetchall()
-    assert tags[0][0].startswith("v1.2")
+    assert storage_version(con).startswith("v1.2")
     con.close()
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import duckdb
 
-from returnwatch.warehouse.migrate import applied_versions, available_migrations, migrate
+from returnwatch.warehouse.migrate import (
+    applied_versions,
+    available_migrations,
+    migrate,
+    storage_version,
+)
 
 
 def test_fresh_database_gets_every_migration_once(tmp_path):
@@ -88,10 +93,7 @@ def _add_lines(con, n: int) -> None:
 
 def test_warehouse_text_columns_are_written_with_the_named_compression(warehouse):
     """0009: ids in FSST, few-valued columns in a dictionary, without DuckDB trying each."""
-    storage = warehouse.execute(
-        "SELECT tags['storage_version'] FROM duckdb_databases() "
-        "WHERE database_name = current_database()"
-    ).fetchall()[0][0]
+    storage = storage_version(warehouse)
     assert storage.startswith("v1.2")
     _add_lines(warehouse, 300_000)
 
