@@ -41,9 +41,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from returnwatch import synthetic
+from returnwatch.demo import shop as synthetic
+from returnwatch.demo.exports import insert_frames
+from returnwatch.demo.reference import MIN_BASELINE_DAYS
+from returnwatch.demo.shop import SyntheticShop, generate_shop
 from returnwatch.settings import Settings
-from returnwatch.synthetic import MIN_BASELINE_DAYS, SyntheticShop, generate_shop, insert_frames
 from returnwatch.transforms.detection import detect_days, detect_dirty
 from returnwatch.transforms.rates import date_range, refresh_rates
 from returnwatch.warehouse.connection import connect_memory

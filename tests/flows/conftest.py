@@ -52,7 +52,8 @@ class ShopFiles:
 
 
 def _make_shop(root: Path, shop_id: str, seed: int) -> ShopFiles:
-    from returnwatch.synthetic import SpikeSpec, generate_shop, write_doudian_exports
+    from returnwatch.demo.exports import write_doudian_exports
+    from returnwatch.demo.shop import SpikeSpec, generate_shop
 
     shop = generate_shop(
         seed=seed,

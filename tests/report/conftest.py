@@ -40,8 +40,9 @@ def shop_dir(tmp_path_factory) -> Path:
     """The warehouse of a 62-day, 15-SKU shop (~150 order lines a day), detected, with
     the August nights' digests queued."""
     from returnwatch.alerts.outbox import enqueue_digests
+    from returnwatch.demo.exports import write_doudian_exports
+    from returnwatch.demo.shop import generate_shop
     from returnwatch.ingest import import_paths
-    from returnwatch.synthetic import generate_shop, write_doudian_exports
     from returnwatch.transforms.detection import run_detect
     from returnwatch.warehouse.connection import connect
     from returnwatch.warehouse.publish import publish

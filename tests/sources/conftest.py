@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from returnwatch.demo.shop import SyntheticShop, generate_shop
 from returnwatch.settings import ApiSourceSettings, Settings, SourceSettings
-from returnwatch.synthetic import SyntheticShop, generate_shop
 
 from .fake_doudian import ACCESS_TOKEN, APP_KEY, APP_SECRET, Dataset, FakeDoudian, build_dataset
 

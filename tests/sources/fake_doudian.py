@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from returnwatch.synthetic import SyntheticShop, write_doudian_exports
+from returnwatch.demo.exports import write_doudian_exports
+from returnwatch.demo.shop import SyntheticShop
 
 APP_KEY = "7000000000000000001"
 APP_SECRET = "fake-app-secret-0123456789"

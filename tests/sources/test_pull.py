@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from returnwatch.demo.exports import write_doudian_exports
 from returnwatch.ingest import ImportResult, import_paths
 from returnwatch.sources.doudian_api import (
     PullFailed,
@@ -23,7 +24,6 @@ from returnwatch.sources.doudian_api import (
     read_watermark,
 )
 from returnwatch.sources.doudian_api.pipeline import chunk_window
-from returnwatch.synthetic import write_doudian_exports
 from returnwatch.transforms.staging import hmac_hex
 from returnwatch.warehouse.connection import connect
 

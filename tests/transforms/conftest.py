@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from returnwatch.demo.exports import insert_frames
 from returnwatch.settings import Settings
-from returnwatch.synthetic import insert_frames
 from returnwatch.warehouse.connection import connect_memory
 
 load_frames = insert_frames  # the tests' name for it

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from returnwatch.demo.shop import SpikeSpec, generate_shop
 from returnwatch.settings import Settings
-from returnwatch.synthetic import SpikeSpec, generate_shop
 from returnwatch.transforms.detection import (
     DetectionSummary,
     benjamini_hochberg,

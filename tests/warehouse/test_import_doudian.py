@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from returnwatch.demo.exports import write_doudian_exports
+from returnwatch.demo.shop import generate_shop
 from returnwatch.ingest import import_file, import_paths
-from returnwatch.synthetic import generate_shop, write_doudian_exports
 from returnwatch.warehouse.connection import connect
 
 COMPARED = {

@@ -28,7 +28,7 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 @cache
 def read_sql(name: str) -> str:
-    """The text of `returnwatch/report/sql/<name>.sql`."""
+    """The text of `report/sql/<name>.sql`."""
     return (resources.files("returnwatch.report") / "sql" / f"{name}.sql").read_text(
         encoding="utf-8"
     )

@@ -112,7 +112,7 @@ SELECT file_name, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM 
 
 def demo_shop(seed: int, days: int):
     """The seeded shop, with one more SKU spike on its last night so the demo night has news."""
-    from returnwatch.synthetic import SpikeSpec, generate_shop
+    from returnwatch.demo.shop import SpikeSpec, generate_shop
 
     first = generate_shop(seed=seed, days=days, shop_id=DEMO_SHOP)
     last_night = first.start + dt.timedelta(days=days - 1)
@@ -124,10 +124,10 @@ def demo_shop(seed: int, days: int):
 
 def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print) -> Path:
     """Generate, import, backfill, run the last night with alerts; returns the warehouse path."""
+    from returnwatch.demo.exports import write_doudian_exports
     from returnwatch.flows.backfill import run_backfill
     from returnwatch.flows.nightly import run_nightly
     from returnwatch.ingest import import_paths
-    from returnwatch.synthetic import write_doudian_exports
     from returnwatch.warehouse.connection import connect
     from returnwatch.warehouse.publish import publish
 

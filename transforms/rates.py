@@ -25,7 +25,7 @@ RETURN_TYPES = ("return_refund", "refund_only")
 
 @cache
 def read_sql(name: str) -> str:
-    """The text of `returnwatch/transforms/sql/<name>.sql`."""
+    """The text of `transforms/sql/<name>.sql`."""
     return (resources.files("returnwatch.transforms") / "sql" / f"{name}.sql").read_text(
         encoding="utf-8"
     )

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from returnwatch.synthetic import (
+from returnwatch.demo.exports import write_canonical_csv, write_doudian_exports
+from returnwatch.demo.reference import (
     CANONICAL_ORDER_COLUMNS,
     CANONICAL_REFUND_COLUMNS,
     CARRIERS,
@@ -21,12 +22,8 @@ from returnwatch.synthetic import (
     MIN_BASELINE_DAYS,
     PROVINCES,
     REFUND_REASONS,
-    SpikeSpec,
-    SyntheticShop,
-    generate_shop,
-    write_canonical_csv,
-    write_doudian_exports,
 )
+from returnwatch.demo.shop import SpikeSpec, SyntheticShop, generate_shop
 
 SMALL = dict(seed=11, days=70, n_skus=40, lines_per_day=400)
 START = dt.date(2026, 7, 1)
