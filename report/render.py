@@ -10,6 +10,7 @@ into chat. The page has no script and fetches nothing: it reads offline and prin
 from __future__ import annotations
 
 import base64
+import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ import pandas as pd
 from returnwatch.report import charts, fmt, fonts
 from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
-from returnwatch.report.template import REPORT_TEMPLATE
 from returnwatch.settings import Settings
 
 # Chart name → builder. The names are the PNG suffixes and the template's image keys.
@@ -87,11 +87,9 @@ def page(
     images: dict[str, str],
 ) -> str:
     """The HTML of the report (images and font as given: empty in the draft)."""
-    from jinja2 import Environment
     from markupsafe import Markup
 
-    environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    template = environment.from_string(REPORT_TEMPLATE)
+    template = _template()
     through = data.kpis.data_through
     return template.render(
         data=data,
@@ -115,6 +113,29 @@ def page(
         ALERT_KINDS=ALERT_KINDS,
         ALERT_STATUS=ALERT_STATUS,
     )
+
+
+# The page's template, shipped as package data (pyproject `[tool.setuptools.package-data]`).
+TEMPLATE_PACKAGE = "returnwatch.report"
+TEMPLATE_NAME = "report.html.j2"
+
+
+@functools.cache
+def _template():
+    """The report's Jinja2 template, read from the installed package (wheel or editable).
+
+    Autoescaping is on for every value: product names and the buyer's own words are data,
+    never markup.
+    """
+    from jinja2 import Environment, PackageLoader
+
+    environment = Environment(
+        loader=PackageLoader(TEMPLATE_PACKAGE, "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template(TEMPLATE_NAME)
 
 
 # The embedded font's CSS name: one name for every report, whatever subset it carries.
