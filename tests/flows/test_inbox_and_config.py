@@ -127,6 +127,7 @@ def test_nights_to_detect(warehouse, settings):
     assert nights[-1] == far and old[0] == dt.date(2026, 8, 17)
 
 
+@pytest.mark.slow  # Prefect's deploy code
 def test_prefect_yaml_loads_with_prefects_own_loader():
     import yaml
     from prefect.cli.deploy._config import _load_deploy_configs_and_actions
@@ -159,6 +160,7 @@ def test_prefect_yaml_loads_with_prefects_own_loader():
     assert set(nightly_cfg["parameters"]) == {"fan_out"}
 
 
+@pytest.mark.slow  # a subprocess
 def test_helpers_do_not_import_prefect():
     """`returnwatch import` and the CLI may use these without paying for Prefect."""
     import subprocess
@@ -176,6 +178,7 @@ def test_helpers_do_not_import_prefect():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow  # Prefect
 def test_serve_schedules_at_two_in_the_shops_timezone(settings, monkeypatch):
     from types import SimpleNamespace
 

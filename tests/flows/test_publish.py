@@ -19,6 +19,8 @@ from returnwatch.warehouse.publish import (
     working_path,
 )
 
+pytestmark = pytest.mark.slow  # warehouse files published, read by other processes
+
 OLDEST_DUCKDB = "1.2.2"  # the minimum docs/orchestration.md promises analysts
 WHEEL_CACHE = Path(
     os.environ.get("RETURNWATCH_TEST_CACHE", Path.home() / ".cache" / "returnwatch-tests")

@@ -88,6 +88,7 @@ def test_on_anomalies_runs_inside_the_transaction(hand_shop, hand_settings):
     assert calls == [(SHOP, HAND_DAYS)]
 
 
+@pytest.mark.slow  # a warehouse file
 def test_run_detect_backfills_a_warehouse_file(settings):
     con = connect(settings)
     load_frames(con, orders_frame(), refunds_frame())

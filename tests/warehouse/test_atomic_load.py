@@ -7,11 +7,15 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from returnwatch.ingest import import_file
 from returnwatch.warehouse.connection import connect
 from returnwatch.warehouse.load import CRASH_ENV
 
 from .exports import ORDER_HEADER, table_snapshot, write_csv
+
+pytestmark = pytest.mark.slow  # a warehouse file and a subprocess killed inside a load
 
 
 def test_killed_load_leaves_the_warehouse_unchanged(settings, tmp_path, orders_csv):

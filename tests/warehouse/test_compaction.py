@@ -9,6 +9,8 @@ from returnwatch.warehouse.connection import STORAGE_COMPATIBILITY, connect
 from returnwatch.warehouse.migrate import storage_version
 from returnwatch.warehouse.publish import working_path
 
+pytestmark = pytest.mark.slow  # warehouse files rebuilt and compacted
+
 
 def _fill(con, lines: int) -> None:
     con.execute(

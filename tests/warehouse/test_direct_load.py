@@ -15,6 +15,8 @@ from returnwatch.warehouse.connection import connect
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
 
+pytestmark = pytest.mark.slow  # warehouse files
+
 # Messy, but every id once: the direct path takes it.
 MESSY_ORDERS = [
     ["O1", "L1", "S1", "a", 1, "10", "2026-08-01 10:00:00", "广东省", "", "", "c1"],

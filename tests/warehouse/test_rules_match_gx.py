@@ -17,6 +17,8 @@ from returnwatch.transforms.rules import RULES
 
 from .exports import ORDER_HEADER, REFUND_HEADER, write_csv
 
+pytestmark = pytest.mark.slow  # Great Expectations' engine (~4 s to import) and warehouse files
+
 MESSY_ORDERS = [
     ["O1", "L1", "S1", "a", 1, "10", "2026-08-01 10:00:00", "", "", "", ""],
     ["O2", "L2", "S1", "a", -1, "10", "2026-08-01 10:00:00", "", "", "", ""],
