@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,10 @@ from returnwatch.settings import Settings
 from returnwatch.transforms.detection import detect_days
 from returnwatch.transforms.rates import date_range, refresh_rates
 
-PARQUET = Path("/work/shared/data/online_retail.parquet")
-CONVERTER = Path(__file__).resolve().parents[2] / "bench" / "online_retail_to_csv.py"
+from ..shared_data import ONLINE_RETAIL, REPO_ROOT
+
+PARQUET = ONLINE_RETAIL
+CONVERTER = REPO_ROOT / "bench" / "online_retail_to_csv.py"
 SHOP = "online-retail"
 
 pytestmark = [
@@ -158,7 +159,7 @@ def test_literal_anomalies_agree_with_independent_sql(retail):
     by_dimension = {
         dim: sum(1 for key in ours if key[1] == dim) for dim in ("shop", "region", "sku")
     }
-    # /work/shared/data/README.md measured 93, 147 and 3,731: its 3,731 counts SKU 23169 on
+    # shared/data/README.md measured 93, 147 and 3,731: its 3,731 counts SKU 23169 on
     # 2011-06-08 (rate 1/5, baseline exactly 1/6), a tie that summation noise pushed over.
     assert by_dimension == {"shop": 93, "region": 147, "sku": 3730}
     assert summary.by_dimension == by_dimension
