@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from returnwatch.report import charts, fmt, fonts
 from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
 from returnwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 # Chart name → builder. The names are the PNG suffixes and the template's image keys.
 CHARTS: dict[str, Callable[[ReportData, Settings], object]] = {
@@ -121,7 +125,7 @@ TEMPLATE_NAME = "report.html.j2"
 
 
 @functools.cache
-def _template():
+def _template() -> Template:
     """The report's Jinja2 template, read from the installed package (wheel or editable).
 
     Autoescaping is on for every value: product names and the buyer's own words are data,
