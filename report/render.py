@@ -23,6 +23,7 @@ from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
 from returnwatch.report.template import REPORT_TEMPLATE
 from returnwatch.settings import Settings
+from returnwatch.slices import parse_slice_id, slice_label
 
 # Chart name → builder. The names are the PNG suffixes and the template's image keys.
 CHARTS: dict[str, Callable[[ReportData, Settings], object]] = {
@@ -158,7 +159,13 @@ def category_verdict(row) -> str:
 
 def anomaly_scope(row) -> str:
     """全店, 地区 · 广东省 or SKU …637136 name."""
-    label = fmt.slice_label(row.dimension, row.key, row.product_name)
+    label = slice_label(
+        row.dimension,
+        row.key,
+        row.product_name,
+        key_chars=fmt.SLICE_KEY_CHARS,
+        name_chars=fmt.SLICE_NAME_CHARS,
+    )
     return f"地区 · {label}" if row.dimension == "region" else label
 
 
@@ -171,10 +178,7 @@ def anomaly_links(row) -> str:
 
 
 def _slice_text(slice_id: str) -> str:
-    dimension, _, key = str(slice_id).partition(":")
-    if dimension == "shop":
-        return "全店"
-    return f"SKU …{key[-6:]}" if dimension == "sku" else key
+    return slice_label(*parse_slice_id(slice_id), key_chars=fmt.SLICE_KEY_CHARS)
 
 
 def day_text(value: object) -> str:

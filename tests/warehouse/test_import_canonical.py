@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.staging import hmac_hex
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
