@@ -22,7 +22,7 @@ import duckdb
 
 from returnwatch.alerts.i18n import SEVERITY_ICONS, t
 from returnwatch.settings import ChannelSettings, Settings
-from returnwatch.slices import parse_slice_id, slice_label
+from returnwatch.slices import parse_slice_id, slice_id, slice_label
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
@@ -73,7 +73,7 @@ class Spike:
 
     @property
     def slice_id(self) -> str:
-        return f"{self.dimension}:{self.key}"
+        return slice_id(self.dimension, self.key)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def page(
     template = environment.from_string(REPORT_TEMPLATE)
     through = data.kpis.data_through
     return template.render(
-        data=data,
+        data=replace(data, alerts=labelled_alerts(data.alerts)),
         report=settings.report,
         window_days=settings.detection.window_days,
         fmt=fmt,
@@ -175,6 +175,14 @@ def anomaly_links(row) -> str:
         return f"由 {_slice_text(row.explained_by)} 带动"
     related = [] if row.related is None or isinstance(row.related, float) else list(row.related)
     return f"同时带动 {'、'.join(_slice_text(r) for r in related)}" if related else ""
+
+
+def labelled_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alert history with its slices named as everywhere else, not as stored ids."""
+    if alerts.empty or "slices" not in alerts:
+        return alerts
+    named = [[_slice_text(s) for s in ids] if ids is not None else [] for ids in alerts["slices"]]
+    return alerts.assign(slices=named)
 
 
 def _slice_text(slice_id: str) -> str:

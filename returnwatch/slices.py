@@ -15,6 +15,12 @@ NAME_SEPARATOR = " · "
 NAME_CHARS = 24  # product names are long; a phone line is not
 
 
+def slice_id(dimension: str, key: object) -> str:
+    """("sku", "3712345678901") -> `sku:3712345678901`, how detection and the outbox store a
+    slice (transforms/detection.py still spells out the same f-string)."""
+    return f"{dimension}:{key}"
+
+
 def parse_slice_id(slice_id: str) -> tuple[str, str]:
     """`sku:3712345678901` -> ("sku", "3712345678901")."""
     dimension, _, key = str(slice_id).partition(":")

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from returnwatch.errors import short_error
-from returnwatch.slices import parse_slice_id, slice_label
+from returnwatch.slices import parse_slice_id, slice_id, slice_label
 from returnwatch.sql import lit, q, read_sql
 
 
@@ -52,5 +52,5 @@ def test_a_slice_is_named_the_same_way_everywhere():
     assert narrow == "SKU …678901 · 加绒连帽卫衣 …"
     assert slice_label("sku", "123", key_chars=6) == "SKU 123"
     assert slice_label("channel", "live") == "channel live"  # an unknown dimension, named as is
-    assert parse_slice_id("sku:3712345678901") == ("sku", "3712345678901")
+    assert parse_slice_id(slice_id("sku", 3712345678901)) == ("sku", "3712345678901")
     assert slice_label(*parse_slice_id("shop:*")) == "全店"
