@@ -5,7 +5,7 @@ above; and no two modules may import each other, directly or round a circle (a d
 import inside a function counts: it hides a circle, it does not break it).
 
     core        returnwatch/ (settings.py and the small shared helpers beside it:
-                sql.py, errors.py, slices.py, parse.py, ...), everything may use it
+                sql.py, errors.py, slices.py, redact.py), everything may use it
     transforms  PURE: SQL text and functions over data handed to them; never opens a
                 connection or writes a table
     warehouse   all DuckDB I/O: connect, migrations, load, publish
