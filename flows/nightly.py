@@ -32,6 +32,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import deployment as runtime_deployment
 from prefect.runtime import flow_run as runtime_flow_run
 
+from returnwatch.errors import short_error
 from returnwatch.flows import steps, tasks
 from returnwatch.flows.lock import RunInProgress, shop_lock
 from returnwatch.flows.shops import (
@@ -246,7 +247,12 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
         logger.error(summary.message)
         hint = steps.WHAT_TO_DO.get(stage, "Check the run's log.").format(night=target)
         notice = notify_failure(
-            settings, shop_id, f"{stage}: {_short(exc)}", hint, day=target, con=con
+            settings,
+            shop_id,
+            f"{stage}: {short_error(exc, with_type=True)}",
+            hint,
+            day=target,
+            con=con,
         )
         logger.info("failure notice: %d sent, %d failed", notice.sent, notice.failed)
         _record_failure(con, run_id, shop_id, target, started_at, summary)
@@ -302,13 +308,8 @@ def _error_text(state: Any) -> str:
     try:
         state.result()
     except Exception as exc:
-        return _short(exc)
+        return short_error(exc, with_type=True)
     return state.message or "failed"
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def run_nightly(
@@ -342,5 +343,7 @@ def _summary_from_failure(state, shop, date, settings) -> NightlySummary:
         return failed.summary
     except Exception as exc:
         target = date or default_night(shop_settings(settings, shop))
-        return NightlySummary(shop, target, status="failed", message=_short(exc))
+        return NightlySummary(
+            shop, target, status="failed", message=short_error(exc, with_type=True)
+        )
     return NightlySummary(shop, date or default_night(settings), status="failed")

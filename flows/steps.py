@@ -182,7 +182,7 @@ def import_inbox_file(
     changed while it was read stays in the inbox: what was loaded was one consistent
     version (each load is one transaction), and the next run reads the newer bytes.
     """
-    from returnwatch.ingest import import_file
+    from returnwatch.sources.ingest import import_file
 
     inbox = Path(settings.inbox)
     result = import_file(con, settings, file.path, shop_id=shop_id)

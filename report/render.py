@@ -13,7 +13,7 @@ import base64
 import functools
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from returnwatch.report import charts, fmt, fonts
 from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
 from returnwatch.settings import Settings
+from returnwatch.slices import parse_slice_id, slice_label
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -96,7 +97,7 @@ def page(
     template = _template()
     through = data.kpis.data_through
     return template.render(
-        data=data,
+        data=replace(data, alerts=labelled_alerts(data.alerts)),
         report=settings.report,
         window_days=settings.detection.window_days,
         fmt=fmt,
@@ -183,7 +184,13 @@ def category_verdict(row) -> str:
 
 def anomaly_scope(row) -> str:
     """全店, 地区 · 广东省 or SKU …637136 name."""
-    label = fmt.slice_label(row.dimension, row.key, row.product_name)
+    label = slice_label(
+        row.dimension,
+        row.key,
+        row.product_name,
+        key_chars=fmt.SLICE_KEY_CHARS,
+        name_chars=fmt.SLICE_NAME_CHARS,
+    )
     return f"地区 · {label}" if row.dimension == "region" else label
 
 
@@ -195,11 +202,16 @@ def anomaly_links(row) -> str:
     return f"同时带动 {'、'.join(_slice_text(r) for r in related)}" if related else ""
 
 
+def labelled_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alert history with its slices named as everywhere else, not as stored ids."""
+    if alerts.empty or "slices" not in alerts:
+        return alerts
+    named = [[_slice_text(s) for s in ids] if ids is not None else [] for ids in alerts["slices"]]
+    return alerts.assign(slices=named)
+
+
 def _slice_text(slice_id: str) -> str:
-    dimension, _, key = str(slice_id).partition(":")
-    if dimension == "shop":
-        return "全店"
-    return f"SKU …{key[-6:]}" if dimension == "sku" else key
+    return slice_label(*parse_slice_id(slice_id), key_chars=fmt.SLICE_KEY_CHARS)
 
 
 def day_text(value: object) -> str:

@@ -82,8 +82,8 @@ def import_(
     missing a required column, is refused whole and changes nothing.
     Exit code 0 when every file loaded (rows may be quarantined), 2 when any was refused.
     """
-    from returnwatch.ingest import import_file
     from returnwatch.sources.files import expand_paths
+    from returnwatch.sources.ingest import import_file
     from returnwatch.warehouse.connection import connect
 
     settings = _settings()

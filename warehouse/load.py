@@ -17,9 +17,10 @@ from typing import Any
 
 import duckdb
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
 from returnwatch.transforms.rules import RULES
-from returnwatch.transforms.staging import lit, load_value_sql, q
+from returnwatch.transforms.staging import load_value_sql
 from returnwatch.warehouse.connection import joins_as_written
 
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}

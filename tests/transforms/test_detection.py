@@ -22,7 +22,8 @@ from returnwatch.transforms.detection import (
     upper_tail,
 )
 from returnwatch.transforms.rates import date_range, refresh_rates
-from returnwatch.warehouse.connection import connect, connect_memory
+from returnwatch.warehouse.connection import connect
+from tests.helpers import connect_memory
 
 from .conftest import load_frames
 from .hand_shop import SHOP, D, orders_frame, refunds_frame

@@ -90,7 +90,7 @@ from baselines
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory):
     """The converted CSVs and a warehouse holding them, rates and literal anomalies done."""
-    from returnwatch.warehouse.connection import connect_memory
+    from tests.helpers import connect_memory
 
     out = tmp_path_factory.mktemp("online_retail")
     orders, refunds = load_converter().convert(PARQUET, out)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from returnwatch import ingest
-from returnwatch.ingest import import_file
+from returnwatch.sources import ingest
+from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv

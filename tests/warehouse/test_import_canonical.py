@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.staging import hmac_hex
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv

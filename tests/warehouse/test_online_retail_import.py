@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 
 from ..shared_data import ONLINE_RETAIL, REPO_ROOT
 

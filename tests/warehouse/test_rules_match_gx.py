@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from returnwatch.ingest import import_file, stage_file
 from returnwatch.sources.files import open_source
+from returnwatch.sources.ingest import import_file, stage_file
 from returnwatch.transforms.gx_suite import build_suite, read_validation_result, validate_dataframe
 from returnwatch.transforms.profiles import match_profile
 from returnwatch.transforms.rules import RULES
