@@ -42,7 +42,7 @@ from returnwatch.flows.shops import (
     use_settings,
 )
 from returnwatch.flows.steps import NightlySummary
-from returnwatch.settings import Settings
+from returnwatch.settings import ConfigError, Settings
 
 FLOW_NAME = "nightly"
 
@@ -74,7 +74,11 @@ def nightly(
     `fan_out` (set by the deployment): with several shops, submit one flow run per shop to
     this deployment's work pool instead of running them here, so workers share the shops.
     """
-    settings = current_settings()
+    try:
+        settings = current_settings()
+    except ConfigError as exc:
+        steps.notify_bad_settings(exc, date)
+        raise
     logger = get_run_logger()
     shops = [shop_id] if shop_id else settings.shop_ids()
     if len(shops) == 1:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from returnwatch.settings import Settings
+from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
 from returnwatch.transforms import detection, rates
 
@@ -141,15 +141,26 @@ class NightlySummary:
 # -- sources ----------------------------------------------------------------------------
 
 
+class SourceUnavailable(RuntimeError):
+    """A configured source whose code cannot be loaded: the night fails (and says so)
+    rather than quietly running without it. Retrying cannot help, so the task does not."""
+
+
 def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
     """Pull updates from the 抖店 Open Platform when it is configured; a one-line summary.
 
-    Imported lazily: the API source is optional, and may not be installed at all.
+    Imported lazily. When `[source.api] app_key` switches the API on, a source that fails
+    to import fails the night loudly: swallowing the ImportError would turn the nightly
+    pull off unnoticed.
     """
     try:
         from returnwatch.sources.doudian_api import api_configured, pull_updates
-    except ImportError:
-        return None
+    except ImportError as exc:
+        if not settings.source.api.app_key:
+            return None
+        raise SourceUnavailable(
+            f"[source.api] is configured but the 抖店 API source cannot be loaded ({exc})"
+        ) from exc
     if not api_configured(settings):
         return None
     owner = settings.source.api.shop_id
@@ -411,7 +422,34 @@ def record_night(
 
 # -- failure hints ----------------------------------------------------------------------
 
+
+def notify_bad_settings(error: ConfigError, night: dt.date | None = None) -> None:
+    """Tell the chat that the nightly run cannot start because of its settings, with the
+    same lines the command prints. Best effort, never raises: the channels are those of
+    the config file that are valid on their own (`notice_settings`)."""
+    from returnwatch.alerts import notify_failure
+    from returnwatch.flows.shops import default_night
+
+    try:
+        settings = notice_settings()
+        if not settings.alerts.channels:
+            log.warning("settings unusable and no valid channel to tell: %s", error)
+            return
+        day = night or default_night(settings)
+        what = "reading the settings: " + "; ".join(error.problems)
+        todo = WHAT_TO_DO["reading the settings"].format(night=day)
+        for shop_id in settings.shop_ids():
+            notify_failure(settings, shop_id, what, todo, day=day)
+    except Exception as exc:  # already failing: never hide the settings error behind this
+        log.warning("could not notify the channels of the settings error: %s", exc)
+
+
 WHAT_TO_DO = {
+    "reading the settings": (
+        "Fix the setting named (in the config file or the RETURNWATCH_* variable), then "
+        "run `returnwatch run --date {night}`. Every returnwatch command prints the same "
+        "line until it is fixed."
+    ),
     "opening the warehouse": (
         "Another program may be writing the working file (a long import?), or the disk is "
         "full. Check the machine, then run `returnwatch run --date {night}`."

@@ -21,7 +21,24 @@ from returnwatch.settings import Settings
 from returnwatch.sources.inbox import InboxFile, InboxScan
 
 
-@task(name="pull-api", retries=2, retry_delay_seconds=[30, 120], cache_policy=NO_CACHE)
+def _worth_retrying(task, task_run, state) -> bool:
+    """Network trouble heals; a source that cannot even be imported does not."""
+    try:
+        state.result()
+    except steps.SourceUnavailable:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(
+    name="pull-api",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_worth_retrying,
+    cache_policy=NO_CACHE,
+)
 def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
     return steps.pull_api(con, settings, shop_id)
 

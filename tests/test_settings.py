@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from returnwatch.settings import load_settings
+from returnwatch.settings import ConfigError, load_settings
 
 
 def test_defaults_without_any_config(tmp_path):
@@ -50,7 +50,7 @@ def test_default_config_file_in_working_directory(tmp_path):
 
 def test_named_config_file_must_exist(monkeypatch, tmp_path):
     monkeypatch.setenv("RETURNWATCH_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
+    with pytest.raises(ConfigError, match=r"RETURNWATCH_CONFIG = .*missing\.toml.* no such config file"):
         load_settings()
 
 
