@@ -238,6 +238,8 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
 
         stage = "publishing for analysts"
         summary.published = str(tasks.publish(settings, con))
+        # After the alerts and the publish: GX's import never delays either.
+        summary.data_docs = tasks.refresh_data_docs(con, settings)
         if errors:
             stage = "importing inbox files"
             raise RuntimeError("; ".join(errors))

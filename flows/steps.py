@@ -20,6 +20,7 @@ import duckdb
 from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
 from returnwatch.transforms import detection, rates
+from returnwatch.warehouse import data_docs
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class NightlySummary:
     alerts_failed: int = 0
     warnings: list[str] = field(default_factory=list)
     published: str | None = None
+    data_docs: str | None = None
     seconds: float = 0.0
     message: str = ""
 
@@ -132,6 +134,8 @@ class NightlySummary:
         parts.extend(self.warnings)
         if self.published:
             parts.append(f"Published to {self.published}.")
+        if self.data_docs:
+            parts.append(f"Validation: {self.data_docs}.")
         if self.message:
             parts.append(self.message)
         parts.append(f"Took {self.seconds:.1f}s.")
@@ -205,6 +209,9 @@ def import_inbox_file(
         rows_quarantined=result.rows_quarantined,
         message=result.line(),
     )
+    if result.status == "loaded" and result.load_batch_id is not None:
+        page = data_docs.load_page(con, settings, result.load_batch_id)
+        outcome.message += f" — validation: {page}" if page else ""
     if not file.unchanged():
         outcome.status = "changed"
         outcome.message = f"{file.path.name} changed while it was read; left for the next run"
@@ -337,6 +344,21 @@ def detect_night(
         enqueue_digests(con_, settings, shop, days, attachments=attachments)
 
     return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
+
+
+def refresh_data_docs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """Bring the GX Data Docs up to date with the loads; where they are, or None when
+    switched off. Cheap when no load happened since the last build (no GX import); else
+    GX's import (~4 s) and the new pages. Never fails the night: the docs are a view."""
+    if not settings.validation.nightly_docs:
+        return None
+    try:
+        result = data_docs.refresh(con, settings)
+    except Exception as exc:
+        log.warning("GX Data Docs not refreshed: %s: %s", type(exc).__name__, exc)
+        return f"GX Data Docs not refreshed ({type(exc).__name__}: {exc})"
+    log.info(result.line())
+    return str(result.index)
 
 
 def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):

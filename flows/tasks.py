@@ -92,6 +92,11 @@ def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):
     return steps.send_alerts(con, settings)
 
 
+@task(name="refresh-data-docs", cache_policy=NO_CACHE)
+def refresh_data_docs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    return steps.refresh_data_docs(con, settings)
+
+
 @task(name="publish", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def publish(settings: Settings, con: duckdb.DuckDBPyConnection) -> Path:
     from returnwatch.warehouse.publish import publish as publish_file

@@ -108,6 +108,7 @@ def import_(
     from returnwatch.ingest import import_file
     from returnwatch.sources.files import expand_paths
     from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.data_docs import docs_dir, load_page
 
     settings = _settings()
     con = connect(settings)
@@ -118,7 +119,11 @@ def import_(
             result = import_file(con, settings, path, shop_id=shop, progress=progress)
         results.append(result)
         style = {"loaded": "green", "skipped": "dim", "refused": "bold red"}[result.status]
-        console.print(result.line(), style=style, highlight=False, markup=False, soft_wrap=True)
+        line = result.line()
+        if result.status == "loaded" and result.load_batch_id is not None:
+            page = load_page(con, settings, result.load_batch_id)
+            line += f" — validation: {page}" if page else ""
+        console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
     if any(r.status == "loaded" for r in results):
         from returnwatch.warehouse.publish import publish
 
@@ -134,6 +139,12 @@ def import_(
         f"{len(refused)} refused — warehouse: {settings.db}",
         highlight=False,
     )
+    if loaded and not (docs_dir(settings) / "index.html").exists():
+        console.print(
+            "Validation pages are GX Data Docs: `returnwatch validation docs` builds them "
+            "(the nightly run keeps them up to date).",
+            highlight=False,
+        )
     if refused:
         raise typer.Exit(EXIT_REFUSED)
 
@@ -385,6 +396,30 @@ def validation_suite(
     from returnwatch.transforms.gx_suite import build_suite
 
     console.print_json(json.dumps(build_suite(kind).to_json_dict(), default=str))
+
+
+@validation_app.command("docs")
+def validation_docs(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder of the HTML site. Default: `[validation] docs_dir`."),
+    ] = None,
+) -> None:
+    """Build GX Data Docs: the expectation suites and every load's validation result as a
+    static HTML site (open its index.html), rendered by Great Expectations itself. The
+    nightly run keeps the default folder up to date; docs/validation.md explains the pages."""
+    import duckdb
+
+    from returnwatch.warehouse.data_docs import build_site
+
+    settings = _settings()
+    try:
+        result = build_site(settings, out)
+    except LookupError as exc:
+        _refuse(str(exc))
+    except duckdb.Error as exc:
+        _refuse(f"db = {settings.db}: cannot be read now ({exc}); try again later")
+    console.print(result.line(), highlight=False, markup=False)
 
 
 @validation_app.command("show")

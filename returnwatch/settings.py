@@ -196,6 +196,17 @@ class ApiSourceSettings(Section):
     raw_dir: Path | None = None
 
 
+class ValidationSettings(Section):
+    """`[validation]`: the GX Data Docs site of the contract and of every load's result."""
+
+    # Where `returnwatch validation docs` and the nightly run write the HTML site; default
+    # `data_docs/` beside the published warehouse file (docs/validation.md, "Data Docs").
+    docs_dir: Path | None = None
+    # The nightly run refreshes the site after importing (GX is imported only when a load
+    # happened since the last build: about 4 s).
+    nightly_docs: bool = True
+
+
 class SourceSettings(Section):
     api: ApiSourceSettings = Field(default_factory=ApiSourceSettings)
 
@@ -368,6 +379,7 @@ class Settings(BaseSettings):
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
 
     @field_validator("timezone")
     @classmethod
