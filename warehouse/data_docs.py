@@ -176,6 +176,10 @@ def _render(
     """GX's SiteBuilder over an ephemeral context holding the suites and the results."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
@@ -183,20 +187,25 @@ def _render(
 
     from returnwatch.transforms.gx_suite import build_suite, read_validation_result
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    context.add_data_docs_site(
-        SITE_NAME,
-        {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(out),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    # In-memory stores and our one site (GX's default ephemeral config adds a site in a
+    # temporary folder and logs its creation).
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={
+            SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(out),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
         },
+        analytics_enabled=False,
     )
+    context = gx.get_context(project_config=config, mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
     for kind in RULES:
         context.suites.add(build_suite(kind))
     stored = dict(
