@@ -7,6 +7,12 @@ the defaults below. Every setting has a default so the tool runs with no config 
 
 Secrets are `SecretStr`: pydantic prints them as `**********`, so a settings object can be
 logged without leaking a webhook URL or a key.
+
+Nothing wrong is silently ignored: an unknown key (in the file or as
+`RETURNWATCH_<SECTION>__<KEY>`), a value that is not allowed, a channel URL that is not
+one or a warehouse path that cannot be written makes `load_settings` raise `ConfigError`,
+one line per problem naming the file or variable, the key, the value (unless secret),
+what is allowed and, for a typo, the closest valid key.
 """
 
 from __future__ import annotations
