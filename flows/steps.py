@@ -460,8 +460,12 @@ def notify_bad_settings(error: ConfigError, night: dt.date | None = None) -> Non
         day = night or default_night(settings)
         what = "reading the settings: " + "; ".join(error.problems)
         todo = WHAT_TO_DO["reading the settings"].format(night=day)
+        from returnwatch.warehouse.publish import working_path
+
+        # Recorded in the outbox (deduplicated per night) only where a warehouse exists.
+        existing = Path(settings.db).exists() or working_path(settings).exists()
         for shop_id in settings.shop_ids():
-            notify_failure(settings, shop_id, what, todo, day=day)
+            notify_failure(settings, shop_id, what, todo, day=day, use_outbox=existing)
     except Exception as exc:  # already failing: never hide the settings error behind this
         log.warning("could not notify the channels of the settings error: %s", exc)
 

@@ -660,7 +660,8 @@ def notice_settings() -> Settings:
 
     Every `[[alerts.channels]]` entry of the file that is valid on its own (sent for every
     shop), `[alerts] language`, and the top-level `db` and `shop_id` when they are plain
-    strings; defaults for everything else, nothing else validated. Never raises.
+    strings (their RETURNWATCH_DB / RETURNWATCH_SHOP_ID variables first); defaults for
+    everything else, nothing else validated. Never raises.
     """
     try:
         data = _read_toml(config_path())
@@ -680,6 +681,7 @@ def notice_settings() -> Settings:
     language = alerts.get("language") if alerts.get("language") in ("zh", "en") else "zh"
     values: dict[str, Any] = {"alerts": AlertSettings(language=language, channels=channels)}
     for key, kind in (("db", Path), ("shop_id", str)):
-        if isinstance(data.get(key), str):
-            values[key] = kind(data[key])
+        given = os.environ.get(f"RETURNWATCH_{key.upper()}") or data.get(key)
+        if isinstance(given, str) and given:
+            values[key] = kind(given)
     return Settings.model_construct(**values)

@@ -158,16 +158,22 @@ def test_a_channel_url_that_is_not_a_url_is_found_at_load(config):
     assert "SECRET" not in result.output
 
 
-def test_run_with_bad_settings_tells_the_chat_the_same_line(config, httpserver, tmp_path):
-    received: list[dict] = []
+@pytest.fixture
+def received(httpserver) -> list[dict]:
+    """What a generic channel on 127.0.0.1 received: one JSON body per request."""
+    bodies: list[dict] = []
 
     def handle(request):
         from werkzeug import Response
 
-        received.append(json.loads(request.get_data()))
+        bodies.append(json.loads(request.get_data()))
         return Response('{"ok": true}', content_type="application/json")
 
     httpserver.expect_request("/hook").respond_with_handler(handle)
+    return bodies
+
+
+def test_run_with_bad_settings_tells_the_chat_the_same_line(config, httpserver, received, tmp_path):
     path = config(
         'shop_id = "shop-a"\n[detection]\nlift_treshold = 0.3\n'
         f'[[alerts.channels]]\nname = "ops"\ntype = "generic"\nurl = "{httpserver.url_for("/hook")}"\n'
@@ -183,3 +189,30 @@ def test_run_with_bad_settings_tells_the_chat_the_same_line(config, httpserver, 
     assert notice["day"] == "2026-08-19"
     assert notice["failure"]["what_failed"] == f"reading the settings: {line}"
     assert "returnwatch run --date 2026-08-19" in notice["failure"]["what_to_do"]
+    assert not (tmp_path / "w").exists()  # no warehouse created just to hold the notice
+
+
+def test_the_settings_notice_goes_through_the_outbox_once_per_night(
+    config, httpserver, received, tmp_path
+):
+    import duckdb
+
+    from returnwatch.settings import Settings
+    from returnwatch.warehouse.connection import connect
+
+    db = tmp_path / "w" / "x.duckdb"
+    connect(Settings(db=db, pii_secret="k")).close()
+    config(
+        '[detection]\nmode = "literall"\n'
+        f'[[alerts.channels]]\nname = "ops"\ntype = "generic"\nurl = "{httpserver.url_for("/hook")}"\n'
+    )
+
+    first = invoke("run", "--date", "2026-08-19")
+    again = invoke("run", "--date", "2026-08-19")
+
+    assert first.exit_code == again.exit_code == 2
+    assert len(received) == 1  # the second run found the notice already sent
+    con = duckdb.connect(str(db.parent / ".work" / db.name), read_only=True)
+    rows = con.execute("SELECT kind, status FROM alert_outbox").fetchall()
+    con.close()
+    assert rows == [("failure", "sent")]
