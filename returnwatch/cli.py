@@ -347,6 +347,14 @@ def demo(
         highlight=False,
     )
     console.print(EXAMPLE_QUERIES, markup=False, highlight=False)
+    docs = db.parent / "data_docs" / "index.html"
+    if docs.exists():
+        console.print(
+            f"\n7. Every load's validation (Great Expectations Data Docs): open {docs} in a "
+            "browser (docs/validation.md).",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()

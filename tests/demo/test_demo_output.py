@@ -59,6 +59,11 @@ def test_demo_output_is_clean_at_any_width(tmp_path):
     [night] = [line for line in lines if ", night " in line]
     assert night.rstrip().endswith("s.") and "Took" in night
     assert not any(line.rstrip().endswith((" loaded", " =", "+")) for line in lines)
+    # the nightly run built the GX Data Docs, and the demo says where they are
+    assert (tmp_path / "narrow" / "data_docs" / "index.html").exists()
+    assert (
+        f"Data Docs): open {tmp_path / 'narrow' / 'data_docs' / 'index.html'} in a" in narrow.stdout
+    )
     # and a wide terminal shows exactly the same lines
     folder = lambda text, name: text.replace(str(tmp_path / name), "OUT")  # noqa: E731
     assert without_timings(folder(narrow.stdout, "narrow")) == without_timings(
