@@ -203,3 +203,28 @@ def test_notice_settings_keep_the_valid_channels_of_a_broken_file(tmp_path, monk
     assert settings.alerts.channels[0].shops is None  # every shop hears of it
     assert settings.alerts.language == "en"
     assert settings.db == Path("w/x.duckdb")
+
+
+def test_every_documented_config_example_loads():
+    """The ```toml examples of the README and docs/ are real configs: a key the settings do
+    not know (now an error) or a value they refuse would fail the user who copies it."""
+    import re
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from returnwatch.settings import Settings, describe_errors
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    examples = 0
+    problems = []
+    for page in pages:
+        for block in re.findall(r"```toml\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            examples += 1
+            try:
+                Settings.model_validate(tomllib.loads(block))
+            except ValidationError as exc:
+                problems += [f"{page.name}: {line}" for line in describe_errors(exc, None)]
+    assert examples >= 3
+    assert problems == []
