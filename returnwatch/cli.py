@@ -215,14 +215,11 @@ def pull(
         raise typer.Exit(EXIT_REFUSED)
     if (start is None) != (end is None):
         _refuse("give both --start and --end, or neither")
-    if start and end:
-        _parse_day(start, "--start"), _parse_day(end, "--end")
+    days = (_parse_day(start, "--start"), _parse_day(end, "--end")) if start and end else None
     con = connect(settings)
     try:
-        if start and end:
-            summary = pull_range(
-                con, settings, _parse_day(start, "--start"), _parse_day(end, "--end"), shop_id=shop
-            )
+        if days:
+            summary = pull_range(con, settings, *days, shop_id=shop)
         else:
             summary = pull_updates(con, settings, shop_id=shop)
     except (TokenExpiredError, SignatureRejectedError, ApiNotConfigured) as exc:
@@ -347,7 +344,9 @@ def demo(
         highlight=False,
     )
     console.print(EXAMPLE_QUERIES, markup=False, highlight=False)
-    docs = db.parent / "data_docs" / "index.html"
+    from returnwatch.warehouse.data_docs import DEFAULT_DIR_NAME
+
+    docs = db.parent / DEFAULT_DIR_NAME / "index.html"
     if docs.exists():
         console.print(
             f"\n7. Every load's validation (Great Expectations Data Docs): open {docs} in a "
