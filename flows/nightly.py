@@ -43,7 +43,7 @@ from returnwatch.flows.shops import (
     use_settings,
 )
 from returnwatch.flows.steps import NightlySummary
-from returnwatch.settings import Settings
+from returnwatch.settings import ConfigError, Settings
 
 FLOW_NAME = "nightly"
 
@@ -75,7 +75,11 @@ def nightly(
     `fan_out` (set by the deployment): with several shops, submit one flow run per shop to
     this deployment's work pool instead of running them here, so workers share the shops.
     """
-    settings = current_settings()
+    try:
+        settings = current_settings()
+    except ConfigError as exc:
+        steps.notify_bad_settings(exc, date)
+        raise
     logger = get_run_logger()
     shops = [shop_id] if shop_id else settings.shop_ids()
     if len(shops) == 1:
@@ -235,6 +239,8 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
 
         stage = "publishing for analysts"
         summary.published = str(tasks.publish(settings, con))
+        # After the alerts and the publish: GX's import never delays either.
+        summary.data_docs = tasks.refresh_data_docs(con, settings)
         if errors:
             stage = "importing inbox files"
             raise RuntimeError("; ".join(errors))
