@@ -7,11 +7,13 @@ worker, run `returnwatch-nightly` on a shop whose 抖店 exports wait in its inb
 `returnwatch-backfill` over its last week, and check what each run left in the
 published warehouse and in the chat. The test's own flows, harness and imports play no
 part: every Prefect and returnwatch step runs in subprocesses, the way the installer's
-would. docs/orchestration.md, "Tested end to end".
+would. What it tests is the branch's last commit: uncommitted changes play no part either.
+docs/orchestration.md, "Tested end to end".
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -74,15 +76,17 @@ class Installation:
             PREFECT_UI_ENABLED="false",
             # A worker polls every 15 s by default; the test would mostly wait.
             PREFECT_WORKER_QUERY_SECONDS="1",
+            # The test starts its runs itself. Without the scheduler, a run of the nightly
+            # cron (02:00 in Shanghai) cannot join in when the test runs near 18:00 UTC.
+            PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
         )
 
-    def start(self, name: str, *args: str, cwd: Path | None = None) -> subprocess.Popen[bytes]:
-        """`python -m prefect <args>` in the background (in the checkout unless `cwd` says
-        otherwise), its output in <name>.log."""
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """`python -m prefect <args>` in the checkout, in the background; output in <name>.log."""
         with self.log(name).open("wb") as log:
             process = subprocess.Popen(
                 [str(self.python), "-m", "prefect", *args],
-                cwd=cwd or self.checkout,
+                cwd=self.checkout,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -90,6 +94,11 @@ class Installation:
             )
         self.processes.append(process)
         return process
+
+    def start_server(self) -> subprocess.Popen[bytes]:
+        """`prefect server start` on 127.0.0.1, with its database in PREFECT_HOME."""
+        port = str(self.port)
+        return self.start("server", "server", "start", "--host", "127.0.0.1", "--port", port)
 
     def prefect(self, *args: str) -> str:
         """`prefect <args>` in the checkout, as the installer types it; its output."""
@@ -105,20 +114,23 @@ class Installation:
             timeout=WAIT_SECONDS,
             check=False,
         )
-        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, (
+            f"{' '.join(command)} exited with {done.returncode}:\n"
+            f"{done.stderr[-3000:]}\n{done.stdout[-3000:]}"
+        )
         return done.stdout
 
     def stop(self) -> None:
-        """The worker (and any flow run it started) first, then the server."""
+        """The worker first, then the server: each asked to stop, then its whole process
+        group killed (a flow run the worker started, whatever the server spawned)."""
         for process in reversed(self.processes):
-            if process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            process.wait()
 
     def get(self, path: str, body: dict | None = None) -> dict | list:
         """The server's REST API: GET, or POST when a body is given."""
@@ -230,33 +242,8 @@ def _write_config(setup: Installation, receiver_url: str) -> Path:
     return db
 
 
-def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone(
-    installation, shop_files, receiver, kit
-):
-    setup = installation
-    begun = time.monotonic()
-    _clone_and_make_venv(setup)
-    server = setup.start(
-        "server",
-        "server",
-        "start",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(setup.port),
-        cwd=setup.root,
-    )
-    _install_checkout(setup)  # while the server boots
-    db = _write_config(setup, receiver.url)
-    dropped = shop_files.drop(setup.root / "inbox")
-    clean = setup.run("git", "status", "--porcelain")
-    setup.wait_until_up(server)
-
-    setup.prefect("work-pool", "create", "returnwatch", "--type", "process")
-    worker = setup.start("worker", "worker", "start", "--pool", "returnwatch")
-    setup.prefect("--no-prompt", "deploy", "--all")
-
-    # What the server recorded: prefect.yaml's entrypoints, run from this checkout.
+def _assert_deployed(setup: Installation) -> None:
+    """What the server recorded: prefect.yaml's entrypoints, run from the checkout."""
     for name, entrypoint in (
         ("nightly/returnwatch-nightly", "flows/nightly.py:nightly"),
         ("backfill/returnwatch-backfill", "flows/backfill.py:backfill"),
@@ -267,6 +254,25 @@ def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone
         [step] = deployment["pull_steps"]
         directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
         assert Path(directory) == setup.checkout
+
+
+def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone(
+    installation, shop_files, receiver, kit
+):
+    setup = installation
+    _clone_and_make_venv(setup)
+    server = setup.start_server()
+    _install_checkout(setup)  # while the server boots
+    db = _write_config(setup, receiver.url)
+    dropped = shop_files.drop(setup.root / "inbox")
+    clean = setup.run("git", "status", "--porcelain")
+    setup.wait_until_up(server)
+
+    setup.prefect("work-pool", "create", "returnwatch", "--type", "process")
+    worker = setup.start("worker", "worker", "start", "--pool", "returnwatch")
+    setup.prefect("--no-prompt", "deploy", "--all")
+
+    _assert_deployed(setup)
 
     # The nightly deployment, as its schedule would start it (fan_out stays prefect.yaml's
     # true: with one shop it runs the shop in place), for the exports' spike night.
@@ -311,4 +317,3 @@ def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone
 
     # Neither deploying nor running wrote into the checkout.
     assert setup.run("git", "status", "--porcelain") == clean
-    print(f"installer path end to end: {time.monotonic() - begun:.1f}s")
