@@ -315,5 +315,5 @@ def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone
     assert days == 7 and first > before, "the backfill did not recompute the week's rates"
     assert len(receiver.bodies) == 1  # a backfill sends no chat messages
 
-    # Neither deploying nor running wrote into the checkout.
+    # Neither deploying nor running changed the checkout (as git sees it).
     assert setup.run("git", "status", "--porcelain") == clean
