@@ -3,8 +3,9 @@
 From a fresh `git clone` of this repository (so only committed files count), installed
 into a throwaway virtualenv, against a real `prefect server start` on 127.0.0.1: create
 the `returnwatch` process work pool, deploy both deployments of prefect.yaml, start a
-worker, run `returnwatch-nightly` on a shop whose 抖店 exports wait in its inbox, then
-`returnwatch-backfill` over its last week, and check what each run left in the
+worker, run `returnwatch-nightly` for two shops whose 抖店 exports wait in their inboxes
+(the deployment's fan-out: one flow run per shop, run by the worker), then
+`returnwatch-backfill` over their last week, and check what each run left in the
 published warehouse and in the chat. The test's own flows, harness and imports play no
 part: every Prefect and returnwatch step runs in subprocesses, the way the installer's
 would. What it tests is the branch's last commit: uncommitted changes play no part either.
@@ -166,23 +167,38 @@ class Installation:
         assert found, out
         return found.group(1)
 
-    def wait_for(self, run_id: str, worker: subprocess.Popen[bytes]) -> dict:
-        """The flow run once it reached a final state; fails with the worker's and the
-        run's logs when it did not complete."""
+    def wait_for(self, worker: subprocess.Popen[bytes], *run_ids: str) -> list[dict]:
+        """The flow runs once each reached a final state; fails with the worker's log and
+        the runs' own logs when one did not complete."""
         deadline = time.monotonic() + WAIT_SECONDS
-        run = self.get(f"/flow_runs/{run_id}")
-        while run["state_type"] not in FINAL_STATES and time.monotonic() < deadline:
+        while True:
+            runs = [self.get(f"/flow_runs/{run_id}") for run_id in run_ids]
+            if all(run["state_type"] in FINAL_STATES for run in runs):
+                break
+            if time.monotonic() > deadline:
+                break
             assert worker.poll() is None, f"the worker exited:\n{_tail(self.log('worker'))}"
             time.sleep(0.5)
-            run = self.get(f"/flow_runs/{run_id}")
-        if run["state_type"] != "COMPLETED":
-            logs = self.get("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}})
-            pytest.fail(
-                f"flow run {run['name']} is {run['state_type']} ({run['state_name']}) after "
-                f"at most {WAIT_SECONDS}s\nworker:\n{_tail(self.log('worker'))}\nrun:\n"
-                + "\n".join(entry["message"] for entry in logs)[-4000:]
-            )
-        return run
+        for run in runs:
+            if run["state_type"] != "COMPLETED":
+                pytest.fail(
+                    f"flow run {run['name']} is {run['state_type']} ({run['state_name']}) "
+                    f"after at most {WAIT_SECONDS}s\nworker:\n{_tail(self.log('worker'))}\n"
+                    f"run:\n{self.run_log(run['id'])}"
+                )
+        return runs
+
+    def run_log(self, run_id: str) -> str:
+        logs = self.get("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}})
+        return "\n".join(entry["message"] for entry in logs)[-4000:]
+
+    def runs_of(self, deployment: str, but: str) -> list[dict]:
+        """The flow runs of a deployment (`flow/name`), except the run `but`."""
+        deployment_id = self.get(f"/deployments/name/{deployment}")["id"]
+        runs = self.get(
+            "/flow_runs/filter", {"flow_runs": {"deployment_id": {"any_": [deployment_id]}}}
+        )
+        return [run for run in runs if run["id"] != but]
 
 
 @pytest.fixture
@@ -223,14 +239,16 @@ def _install_checkout(setup: Installation) -> None:
 
 def _write_config(setup: Installation, receiver_url: str) -> Path:
     """The installer's `returnwatch.toml` in the checkout (git ignores it), where the
-    worker runs the flows: one shop, its inbox, a generic chat channel on the receiver."""
+    worker runs the flows: two shops sharing one warehouse, each with its inbox folder
+    (<inbox>/<shop_id>), and a generic chat channel on the receiver."""
     db = setup.root / "data" / "returnwatch.duckdb"
     (setup.checkout / "returnwatch.toml").write_text(
         f"db = {json.dumps(str(db))}\n"
         f"inbox = {json.dumps(str(setup.root / 'inbox'))}\n"
-        'shop_id = "shop-a"\n'
         'pii_secret = "test-pii-secret"\n'
         "inbox_settle_seconds = 5\n"
+        '\n[[shops]]\nshop_id = "shop-a"\n'
+        '\n[[shops]]\nshop_id = "shop-b"\n'
         "\n[alerts]\n"
         "timeout_seconds = 5\n"
         "max_attempts_per_run = 1\n"
@@ -257,63 +275,69 @@ def _assert_deployed(setup: Installation) -> None:
 
 
 def test_deploy_all_and_a_process_worker_run_both_deployments_from_a_fresh_clone(
-    installation, shop_files, receiver, kit
+    installation, shop_files, other_shop_files, receiver, kit
 ):
     setup = installation
     _clone_and_make_venv(setup)
     server = setup.start_server()
     _install_checkout(setup)  # while the server boots
     db = _write_config(setup, receiver.url)
-    dropped = shop_files.drop(setup.root / "inbox")
+    inbox = setup.root / "inbox"
+    dropped = shop_files.drop(inbox / "shop-a") + other_shop_files.drop(inbox / "shop-b")
     clean = setup.run("git", "status", "--porcelain")
     setup.wait_until_up(server)
 
     setup.prefect("work-pool", "create", "returnwatch", "--type", "process")
     worker = setup.start("worker", "worker", "start", "--pool", "returnwatch")
     setup.prefect("--no-prompt", "deploy", "--all")
-
     _assert_deployed(setup)
 
-    # The nightly deployment, as its schedule would start it (fan_out stays prefect.yaml's
-    # true: with one shop it runs the shop in place), for the exports' spike night.
-    nightly = setup.wait_for(
-        setup.run_deployment("nightly/returnwatch-nightly", date=kit.LAST.isoformat()), worker
-    )
-    assert nightly["parameters"] == {"fan_out": True, "date": kit.LAST.isoformat()}
-    assert not any(p.exists() for p in dropped)  # imported, moved to processed/
-    processed = sorted(p.name for p in (setup.root / "inbox" / "processed").rglob("*.csv"))
-    assert processed == sorted(p.name for p in dropped)
-    assert kit.query(db, "SELECT shop_id, day, status FROM nightly_runs") == [
-        ("shop-a", kit.LAST, "success")
-    ]
-    assert kit.query(db, "SELECT count(*) FROM inbox_files WHERE status = 'loaded'") == [(2,)]
-    [(is_anomaly,)] = kit.query(
-        db,
-        "SELECT is_anomaly FROM v_daily_shop WHERE shop_id = 'shop-a' AND day = ?",
-        [kit.LAST],
-    )
-    assert is_anomaly, "the exports' spike on their last day was not detected"
-    [digest] = receiver.of_kind("digest", "shop-a")
-    assert digest["day"] == kit.LAST.isoformat()
+    # The nightly deployment, as its schedule starts it (prefect.yaml's fan_out: true), for
+    # the exports' spike night: the parent run submits one run per shop to the same
+    # deployment, and the worker runs those too.
+    night = kit.LAST.isoformat()
+    parent_id = setup.run_deployment("nightly/returnwatch-nightly", date=night)
+    [parent] = setup.wait_for(worker, parent_id)
+    assert parent["parameters"] == {"fan_out": True, "date": night}
+    submitted = setup.runs_of("nightly/returnwatch-nightly", but=parent_id)
+    assert sorted(run["parameters"]["shop_id"] for run in submitted) == ["shop-a", "shop-b"]
+    assert {run["parameters"]["date"] for run in submitted} == {night}
+    setup.wait_for(worker, *(run["id"] for run in submitted))
 
-    # The backfill deployment over the last week: it recomputes those days' rates.
-    start = kit.LAST - dt.timedelta(days=6)
+    assert not any(p.exists() for p in dropped)  # imported, moved to processed/
+    processed = sorted(p.name for p in inbox.glob("*/processed/*/*.csv"))
+    assert processed == sorted(p.name for p in dropped)
+    assert kit.query(db, "SELECT shop_id, day, status FROM nightly_runs ORDER BY 1") == [
+        ("shop-a", kit.LAST, "success"),
+        ("shop-b", kit.LAST, "success"),
+    ]
+    assert kit.query(db, "SELECT count(*) FROM inbox_files WHERE status = 'loaded'") == [(4,)]
+    spikes = "SELECT shop_id FROM v_daily_shop WHERE day = ? AND is_anomaly ORDER BY 1"
+    assert kit.query(db, spikes, [kit.LAST]) == [("shop-a",), ("shop-b",)]
+    digests = receiver.of_kind("digest")
+    assert sorted((d["shop_id"], d["day"]) for d in digests) == [
+        ("shop-a", night),
+        ("shop-b", night),
+    ]
+
+    # The backfill deployment over the last week, for the configured shops: it
+    # recomputes those days' rates.
+    start = (kit.LAST - dt.timedelta(days=6)).isoformat()
     rates = (
-        "SELECT count(DISTINCT day), min(computed_at), max(computed_at) FROM daily_return_rates "
-        "WHERE shop_id = 'shop-a' AND day BETWEEN ? AND ?"
+        "SELECT shop_id, count(DISTINCT day), min(computed_at), max(computed_at) "
+        "FROM daily_return_rates WHERE day BETWEEN ? AND ? GROUP BY ALL ORDER BY 1"
     )
-    [(days, _, before)] = kit.query(db, rates, [start, kit.LAST])
-    assert days == 7
-    backfill = setup.wait_for(
-        setup.run_deployment(
-            "backfill/returnwatch-backfill", start=start.isoformat(), end=kit.LAST.isoformat()
-        ),
-        worker,
+    before = kit.query(db, rates, [start, night])
+    assert [(shop, days) for shop, days, _, _ in before] == [("shop-a", 7), ("shop-b", 7)]
+    [backfill] = setup.wait_for(
+        worker, setup.run_deployment("backfill/returnwatch-backfill", start=start, end=night)
     )
-    assert backfill["parameters"] == {"start": start.isoformat(), "end": kit.LAST.isoformat()}
-    [(days, first, _)] = kit.query(db, rates, [start, kit.LAST])
-    assert days == 7 and first > before, "the backfill did not recompute the week's rates"
-    assert len(receiver.bodies) == 1  # a backfill sends no chat messages
+    assert backfill["parameters"] == {"start": start, "end": night}
+    after = kit.query(db, rates, [start, night])
+    assert [(shop, days) for shop, days, _, _ in after] == [("shop-a", 7), ("shop-b", 7)]
+    for (shop, _, _, last_before), (_, _, first_after, _) in zip(before, after, strict=True):
+        assert first_after > last_before, f"the backfill did not recompute {shop}'s rates"
+    assert receiver.of_kind("digest") == digests  # a backfill sends no chat messages
 
     # Neither deploying nor running changed the checkout (as git sees it).
     assert setup.run("git", "status", "--porcelain") == clean
