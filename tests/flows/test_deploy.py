@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow  # a Prefect server, a worker and their flow runs
 
 ROOT = Path(__file__).resolve().parents[2]
 # One bound for every wait (server boot, a flow run reaching a final state); a run takes
-# ~10 s on the shared 2-core machine.
+# 10-15 s on the shared 2-core machine.
 WAIT_SECONDS = 180
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
