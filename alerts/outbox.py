@@ -6,6 +6,8 @@ content is a hash of the kind and the primary slices it reports. Enqueueing a ni
 
 - same slices as a row already pending, sent or failed → nothing new;
 - only slices that were already sent (some went away) → nothing new;
+- (slices here are the digest's content items: primary slices, `resolved:<incident>`
+  and `health:<code>`, so a resolution or a data-health finding is news too)
 - new slices → the pending rows of the old version are superseded (never sent), and the new
   digest goes out, titled as an update if an earlier version was already sent;
 - a quiet night → the pending rows are superseded; an all-clear is enqueued only with
@@ -30,6 +32,7 @@ from returnwatch.alerts.digest import (
     load_night,
 )
 from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.warehouse.incidents import update_incidents
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ def enqueue_digests(
         )
     added = 0
     for day in recent:
+        update_incidents(con, settings, shop_id, day, now=now)
         night = load_night(con, settings, shop_id, day)
         for channel in channels:
             digest = digest_for_channel(night, channel, settings)
@@ -150,7 +154,7 @@ def _enqueue(
     if dedup_key in live:
         return []
     if any(status == "sent" for _, status, _ in rows) and group == NIGHT:
-        if set(digest.slices) <= sent_slices:
+        if set(digest.content_items()) <= sent_slices:
             return []  # nothing the reader has not seen
         if digest.kind == "digest":
             digest = replace(digest, is_update=True)
@@ -177,7 +181,7 @@ def _enqueue(
                 message.part,
                 message.parts,
                 message.title,
-                list(digest.slices),
+                list(digest.content_items()),
                 to_json(message.payload).decode(),
                 created,
             ],

@@ -102,6 +102,28 @@ class ChannelSettings(BaseModel):
     language: Literal["zh", "en"] | None = None
 
 
+class OwnerSettings(BaseModel):
+    """One `[[alerts.owners]]` entry: who answers for some slices, @-mentioned beside them.
+
+    `slices` are SLICE patterns (`sku:3580*`, `region:广东省`, `category:服饰`, `shop`):
+    exact keys, prefixes ending in `*`, or any shell glob. Each platform needs its own id
+    of the person; a platform the entry has no id for shows no mention.
+    """
+
+    name: str  # shown in `alerts mutes`/logs, never needed by a platform
+    slices: list[str]
+    feishu_open_id: str | None = None  # Feishu/Lark `<at id=ou_…>` (open_id) …
+    feishu_user_id: str | None = None  # … or user_id
+    dingtalk_mobile: str | None = None  # DingTalk at.atMobiles
+    dingtalk_user_id: str | None = None  # DingTalk at.atUserIds
+    wecom_userid: str | None = None  # WeCom markdown `<@userid>`
+    wecom_mobile: str | None = None  # WeCom text mentioned_mobile_list
+    slack_member_id: str | None = None  # Slack `<@U…>`
+    # A channel name from [[alerts.channels]] that also gets the digests naming these
+    # slices (the owner's own group), besides the shop's channels.
+    channel: str | None = None
+
+
 class AlertSettings(BaseModel):
     """`[alerts]`: language, quiet-night behaviour, delivery limits and the channels."""
 
@@ -128,6 +150,25 @@ class AlertSettings(BaseModel):
     # Top 售后原因 and carriers shown per spike.
     top_reasons: int = 3
     top_carriers: int = 2
+    # --- The alert lifecycle (docs/alerts.md, "Incidents") ---
+    # A slice anomalous again within this many nights of its last anomaly is the same
+    # incident; this many quiet nights in a row resolve it.
+    incident_gap_nights: int = Field(default=2, ge=1)
+    # An ongoing incident is "worse" when tonight's extra returns reach this multiple of
+    # its previous peak.
+    worse_ratio: float = Field(default=1.5, gt=1)
+    # "worse": an ongoing incident that is not worse sends no message by itself (and shows
+    # as one compact line when a digest goes out anyway); "daily": re-listed every night.
+    repeat: Literal["worse", "daily"] = "worse"
+    # Data health: a night with fewer order lines than this share of the trailing 7-night
+    # median is partial; a night's loads quarantining more than quarantine_share of their
+    # rows (or quarantine_factor times their trailing share) are flagged.
+    partial_share: float = Field(default=0.4, gt=0, lt=1)
+    quarantine_share: float = Field(default=0.01, ge=0)
+    quarantine_factor: float = Field(default=3.0, gt=1)
+    # The 抖店 token (or its refresh token) expiring within this many days is flagged.
+    token_warning_days: int = Field(default=3, ge=0)
+    owners: list[OwnerSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
 
 
