@@ -14,6 +14,7 @@ Three steps, each testable alone:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
@@ -424,6 +425,14 @@ class Section:
     lines: tuple[str, ...]
     severity: str | None = None
     mentions: tuple[OwnerSettings, ...] = ()
+    mention_label: str = ""  # "负责人：" / "Owner: ", before the platform's mentions
+
+    def mention_line(self, mark: Callable[[OwnerSettings], str | None]) -> str | None:
+        """The owners' line as one platform writes it (`mark` returns None for an owner
+        that platform has no id for: their name is written instead)."""
+        if not self.mentions:
+            return None
+        return self.mention_label + " ".join(mark(o) or o.name for o in self.mentions)
 
 
 @dataclass(frozen=True)
@@ -441,7 +450,10 @@ class Rendered:
     def text(self) -> str:
         """The whole message as plain text (generic receivers, logs of what was sent)."""
         blocks = [self.title, "\n".join(self.intro)]
-        blocks += ["\n".join(s.lines) for s in self.sections]
+        blocks += [
+            "\n".join([*s.lines, *filter(None, [s.mention_line(lambda o: None)])])
+            for s in self.sections
+        ]
         blocks += ["\n".join(self.outro), "\n".join(self.footer)]
         blocks += [f"{a.title}: {a.url}" for a in self.links]
         return "\n\n".join(b for b in blocks if b)
@@ -529,7 +541,12 @@ def render(digest: Digest) -> Rendered:
     else:
         intro.append(t(lang, "quiet.intro"))
     sections = tuple(
-        Section(_spike_lines(lang, i, spike, digest), spike.severity, _mentions_of(spike))
+        Section(
+            _spike_lines(lang, i, spike, digest),
+            spike.severity,
+            _mentions_of(spike),
+            t(lang, "mention", names=""),
+        )
         for i, spike in enumerate(digest.spikes, 1)
     )
     worst = max((SEVERITY_RANK.get(s.severity, 0) for s in digest.spikes), default=0)
@@ -568,7 +585,7 @@ def _list_sections(digest: Digest) -> tuple[Section, ...]:
                 )
             )
         mentions = tuple({o.name: o for s in digest.ongoing for o in _mentions_of(s)}.values())
-        sections.append(Section(tuple(lines), None, mentions))
+        sections.append(Section(tuple(lines), None, mentions, t(lang, "mention", names="")))
     if digest.resolved:
         lines = [t(lang, "resolved.head")]
         for r in digest.resolved:
