@@ -524,6 +524,9 @@ def alerts_unmute(
 @alerts_app.command("mutes")
 def alerts_mutes(
     shop: Annotated[str | None, typer.Option("--shop", help="Only this shop.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also the mutes that ended (expired or unmuted).")
+    ] = False,
 ) -> None:
     """List the mutes in force: slice, until, why, who, nights kept quiet so far."""
     from rich.table import Table
@@ -534,12 +537,14 @@ def alerts_mutes(
     settings = _settings()
     con = open_working(settings)
     try:
-        mutes = active_mutes(con, dt.date.today() - dt.timedelta(days=1), shop)
-        table = Table("shop", "slice", "until", "reason", "by", "nights muted")
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        mutes = active_mutes(con, yesterday, shop, include_ended=all_)
+        table = Table("shop", "slice", "until", "reason", "by", "nights muted", "state")
         for m in mutes:
+            state = "in force" if m.in_force(yesterday) else "ended"
             table.add_row(
                 m.shop_id, str(m.slice), str(m.until_day), m.reason, m.created_by,
-                str(muted_anomalies(con, m)),
+                str(muted_anomalies(con, m)), state,
             )  # fmt: skip
     finally:
         con.close()

@@ -36,10 +36,14 @@ class Mute:
     reason: str
     created_by: str
     created_at: datetime
+    unmuted_at: datetime | None = None
 
     @property
     def slice(self) -> Slice:
         return Slice(self.dimension, self.key)
+
+    def in_force(self, on: date) -> bool:
+        return self.unmuted_at is None and self.until_day >= on
 
 
 def add_mute(
@@ -85,14 +89,20 @@ def unmute(
 
 
 def active_mutes(
-    con: duckdb.DuckDBPyConnection, on: date, shop_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    on: date,
+    shop_id: str | None = None,
+    *,
+    include_ended: bool = False,
 ) -> list[Mute]:
-    """Mutes in force on night `on` (not ended, `until_day` not passed)."""
+    """Mutes in force on night `on` (not ended, `until_day` not passed); with
+    `include_ended`, every mute ever typed (the record of who silenced what)."""
     query = (
-        "SELECT mute_id, shop_id, dimension, key, until_day, reason, created_by, created_at "
-        "FROM alert_mutes WHERE unmuted_at IS NULL AND until_day >= ?"
+        "SELECT mute_id, shop_id, dimension, key, until_day, reason, created_by, created_at, "
+        "unmuted_at FROM alert_mutes WHERE "
+        + ("true" if include_ended else "unmuted_at IS NULL AND until_day >= ?")
     )
-    params: list[object] = [on]
+    params: list[object] = [] if include_ended else [on]
     if shop_id is not None:
         query += " AND shop_id = ?"
         params.append(shop_id)
@@ -193,7 +203,7 @@ def stats(con: duckdb.DuckDBPyConnection, shop_id: str | None = None) -> list[St
                count(*) FILTER (WHERE v.verdict IS NULL)
         FROM incident_severity AS s
         LEFT JOIN verdicts AS v USING (incident_id)
-        GROUP BY ALL
+        GROUP BY s.dimension, s.rank
         ORDER BY s.dimension, s.rank DESC
         """,
         [shop_id] if shop_id else [],
