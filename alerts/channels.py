@@ -526,6 +526,17 @@ class GenericChannel(Channel):
                     ),
                     "muted": a.muted,
                     "owners": [o.name for o in a.owners],
+                    "event": (
+                        {
+                            "name": a.event.name,
+                            "lift": a.event.lift,
+                            "learned": a.event.learned,
+                            "expected_returns": a.event.expected_returns,
+                            "extra_returns": a.event.extra_returns,
+                        }
+                        if a.event
+                        else None
+                    ),
                 }
                 for a in digest.anomalies
             ],
@@ -558,6 +569,8 @@ class GenericChannel(Channel):
                 "spikes": len(digest.spikes) + digest.more,
                 "slices": list(digest.slices),
                 "muted": digest.muted,
+                "event": digest.event,
+                "event_expected": digest.event_expected,
             },
             "failure": (
                 {"what_failed": digest.failure[0], "what_to_do": digest.failure[1]}

@@ -23,7 +23,9 @@ import duckdb
 
 from returnwatch.alerts.i18n import SEVERITY_ICONS, t
 from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
+from returnwatch.transforms.calendar import EventContext, against_event, event_on
 from returnwatch.transforms.incidents import Slice, slice_matches
+from returnwatch.warehouse.calendar import event_lift
 from returnwatch.warehouse.health import Finding, night_health
 from returnwatch.warehouse.incidents import Resolved, resolved_on
 
@@ -78,6 +80,7 @@ class Spike:
     incident: Incident | None = None
     muted: bool = False
     owners: tuple[OwnerSettings, ...] = ()  # @-mentioned beside the spike
+    event: EventContext | None = None  # the promotion the night falls in, if any
 
     @property
     def slice_id(self) -> str:
@@ -109,6 +112,7 @@ class Night:
     anomalies: tuple[Spike, ...]
     resolved: tuple[Resolved, ...] = ()
     health: tuple[Finding, ...] = ()
+    event: str | None = None  # the promotion (or its return window) the night is in
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class Digest:
     resolved: tuple[Resolved, ...] = ()  # incidents resolved tonight (已恢复), listed once
     health: tuple[Finding, ...] = ()  # data-health findings of the night
     muted: int = 0  # primary spikes left out because their slice is muted
+    event: str | None = None  # the promotion the night falls in
+    event_expected: int = 0  # primary spikes the promotion alone explains (not listed)
     shop_flag: bool = False  # --shop in the mute commands shown (several shops configured)
 
     def content_items(self) -> tuple[str, ...]:
@@ -185,9 +191,18 @@ def load_night(
         """,
         [shop_id, day],
     ).fetchall()
+    event = event_on(settings.calendar_for(shop_id), day)
+    lift, learned = event_lift(con, settings, shop_id, event) if event else (0.0, False)
     anomalies = []
     for row in rows:
         spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:13])
+        if event is not None and spike.expected_returns is not None:
+            spike = replace(
+                spike,
+                event=against_event(
+                    event.name, lift, learned, spike.returns or 0, spike.expected_returns
+                ),
+            )
         incident = None
         if lifecycle and row[13] is not None:
             incident = Incident(row[13], row[14] or "new", row[16], int(row[17]))
@@ -208,6 +223,7 @@ def load_night(
         tuple(anomalies),
         resolved=tuple(resolved_on(con, shop_id, day)) if lifecycle else (),
         health=tuple(night_health(con, settings, shop_id, day)),
+        event=event.name if event else None,
     )
 
 
@@ -317,7 +333,9 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
     ]
     folded = fold_related(accepted)
     muted = [p for p in folded if p.muted]
-    listed = [p for p in folded if not p.muted]
+    floor_extra = settings.detection.min_extra_returns
+    expected = [p for p in folded if not p.muted and p.event and p.event.explains(floor_extra)]
+    listed = [p for p in folded if not p.muted and p not in expected]
     if alerts.repeat == "daily":
         news, ongoing = listed, []
     else:
@@ -325,7 +343,7 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         ongoing = [p for p in listed if not p.is_news]
     resolved = tuple(r for r in night.resolved if wanted(r.dimension, r.key))
     health = night.health if owned is None else ()
-    hidden = {s.slice_id for p in muted for s in (p, *p.related)}
+    hidden = {s.slice_id for p in (*muted, *expected) for s in (p, *p.related)}
     common = {
         "shop_id": night.shop_id,
         "day": night.day,
@@ -336,6 +354,8 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         "resolved": resolved,
         "health": health,
         "muted": len(muted),
+        "event": night.event,
+        "event_expected": len(expected),
         "anomalies": tuple(
             sorted((a for a in accepted if a.slice_id not in hidden), key=_impact, reverse=True)
         ),
@@ -523,6 +543,10 @@ def render(digest: Digest) -> Rendered:
     if digest.muted:
         footer += (t(lang, "muted.footer", n=digest.muted),)
     intro = list(_headline_lines(lang, digest.headline))
+    if digest.event:
+        intro.append(t(lang, "event.intro", event=digest.event))
+    if digest.event_expected:
+        footer += (t(lang, "event.footer", n=digest.event_expected, event=digest.event),)
     lists = _list_sections(digest)
     if digest.kind == "data_health":
         intro.append(t(lang, "health.intro"))
@@ -719,6 +743,16 @@ def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, 
             expected=count(spike.expected_returns),
         ),
     ]
+    if spike.event is not None:
+        lines.append(
+            t(
+                lang,
+                "event.spike_learned" if spike.event.learned else "event.spike",
+                event=spike.event.name,
+                lift=f"{spike.event.lift * 100:+.0f}%",
+                extra=count(spike.event.extra_returns),
+            )
+        )
     if spike.incident is not None:
         lines.append(
             t(

@@ -32,6 +32,7 @@ from returnwatch.alerts.digest import (
     load_night,
 )
 from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.warehouse.calendar import sync_promo_days
 from returnwatch.warehouse.incidents import update_incidents
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def enqueue_digests(
             horizon,
         )
     added = 0
+    sync_promo_days(con, settings, shop_id)
     for day in recent:
         update_incidents(con, settings, shop_id, day, now=now)
         night = load_night(con, settings, shop_id, day)

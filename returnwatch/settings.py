@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -170,6 +171,44 @@ class AlertSettings(BaseModel):
     token_warning_days: int = Field(default=3, ge=0)
     owners: list[OwnerSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
+
+
+class CalendarEvent(BaseModel):
+    """One `[[calendar]]` entry: a promotion during which (and for `return_days` after
+    which) the shop's returns are expected to rise. docs/alerts.md, "Promo calendar".
+
+    Those days stay out of later baselines, and a spike during them is measured against
+    the event's own expectation: the same event (same name) a year earlier where the
+    history has it, else `expected_lift`.
+    """
+
+    name: str
+    start: date
+    end: date
+    # Returns keep arriving this many days after the event ends (its return window).
+    return_days: int = Field(default=15, ge=0)
+    # Expected rise of the return rate during the event and its return window (0.3 = +30%),
+    # used when last year's same event is not in the history.
+    expected_lift: float = Field(default=0.3, ge=0)
+    # Only these shops; None = every shop (platform-wide events).
+    shops: list[str] | None = None
+
+
+# Platform-wide 抖音电商 events of the current and next year. The platform announces each
+# year's exact dates a few weeks ahead: these windows are approximate (the usual pre-sale
+# start to the event day; 年货节 ends when couriers stop before 春节: 2026-02-17,
+# 2027-02-06). Add your shop's own live-stream days with [[calendar]];
+# `default_calendar = false` drops these.
+DEFAULT_CALENDAR: tuple[tuple[str, str, str], ...] = (
+    ("年货节", "2026-01-05", "2026-02-08"),
+    ("618", "2026-05-20", "2026-06-20"),
+    ("双11", "2026-10-20", "2026-11-11"),
+    ("双12", "2026-12-08", "2026-12-12"),
+    ("年货节", "2026-12-26", "2027-01-28"),
+    ("618", "2027-05-20", "2027-06-20"),
+    ("双11", "2027-10-20", "2027-11-11"),
+    ("双12", "2027-12-08", "2027-12-12"),
+)
 
 
 class ApiSourceSettings(BaseModel):
@@ -374,6 +413,10 @@ class Settings(BaseSettings):
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    # `[[calendar]]`: promotions (618, 双11, live-stream days) whose returns are expected to
+    # rise; added to the platform defaults unless `default_calendar = false`.
+    calendar: list[CalendarEvent] = Field(default_factory=list)
+    default_calendar: bool = True
 
     @classmethod
     def settings_customise_sources(
@@ -405,6 +448,16 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+    def calendar_for(self, shop_id: str) -> list[CalendarEvent]:
+        """The promotions that apply to a shop: the defaults (unless turned off) and its
+        `[[calendar]]` entries, by start day."""
+        events = [
+            CalendarEvent(name=name, start=date.fromisoformat(start), end=date.fromisoformat(end))
+            for name, start, end in (DEFAULT_CALENDAR if self.default_calendar else ())
+        ]
+        events += [e for e in self.calendar if e.shops is None or shop_id in e.shops]
+        return sorted(events, key=lambda e: (e.start, e.name))
 
     def shop_ids(self) -> list[str]:
         """Every shop this config watches: the `[[shops]]` list, else the one `shop_id`."""
