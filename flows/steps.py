@@ -362,8 +362,7 @@ def has_data(con: duckdb.DuckDBPyConnection, shop_id: str, night: dt.date) -> bo
 def settings_fingerprint(settings: Settings) -> str:
     """A short hash of the settings a night's anomalies and digests depend on besides the
     data ([detection], [alerts] without secrets, [report], the timezone, the promo
-    calendar): a night detected
-    with other settings is not "already done"."""
+    calendar): a night detected with other settings is not "already done"."""
     data = settings.model_dump(
         mode="json",
         include={"detection", "alerts", "report", "timezone", "calendar", "default_calendar"},
