@@ -391,6 +391,24 @@ class WeComChannel(Channel):
         40058: "message too long or malformed",
     }
     max_bytes = 4_000  # the platform's limit is 4096 bytes of content
+    max_text_bytes = 2_000  # a text message's content: 2048 bytes
+
+    def render(self, digest: Digest, *, dedup_key: str = "") -> list[Message]:
+        """The markdown parts, plus one short text message when an owner is known to WeCom
+        only by mobile: markdown mentions need a userid, only text messages take
+        `mentioned_mobile_list`."""
+        messages = super().render(digest, dedup_key=dedup_key)
+        doc = render(digest)
+        owners = {o.name: o for s in doc.sections for o in s.mentions}.values()
+        mobiles = sorted({o.wecom_mobile for o in owners if o.wecom_mobile and not o.wecom_userid})
+        if not mobiles:
+            return messages
+        names = " ".join(o.name for o in owners if o.wecom_mobile and not o.wecom_userid)
+        content = f"{doc.title}\n{doc.sections[0].mention_label}{names}"
+        content = content.encode()[: self.max_text_bytes].decode(errors="ignore")
+        ping = {"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": mobiles}}
+        n = len(messages) + 1
+        return [replace(m, parts=n) for m in messages] + [Message(doc.title, n, n, ping)]
 
     def payload(self, doc, title, intro, sections, *, last):
         blocks = [f"**{title}**" + ("\n" + "\n".join(intro) if intro else "")]

@@ -313,8 +313,9 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
     What makes a message: a new or worse incident (every listed spike with
     `repeat = "daily"`), an incident resolved tonight, or a data-health finding. Muted
     slices are never listed (counted in the footer); ongoing incidents that are not worse
-    ride along as one compact line each. A night with only data health is a
-    `data_health` message; a quiet night sends an all-clear only with `send_all_clear`.
+    ride along as one compact line each (with `send_all_clear`, a night with only them
+    is a digest of them). A night with only data health is a `data_health` message; a
+    quiet night sends an all-clear only with `send_all_clear`.
     """
     alerts = settings.alerts
     language = channel.language or alerts.language
@@ -361,7 +362,7 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         ),
         "shop_flag": len(settings.shop_ids()) > 1,
     }
-    if news or resolved:
+    if news or resolved or (ongoing and alerts.send_all_clear):
         return Digest(
             kind="digest",
             spikes=tuple(news[: alerts.max_spikes]),

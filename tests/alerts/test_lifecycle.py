@@ -116,6 +116,19 @@ def test_repeat_daily_relists_ongoing_incidents(con, kit, receiver, generic, clo
     assert "状态：持续第 2 天" in bodies(receiver)[1]["text"]
 
 
+def test_with_send_all_clear_an_ongoing_night_is_not_all_clear(con, kit, receiver, generic, clock):
+    loud = generic.model_copy(
+        update={"alerts": generic.alerts.model_copy(update={"send_all_clear": True})}
+    )
+    for n in (1, 2):
+        kit.add_anomaly(con, "sku", "111", day=night(n), extra_returns=20.0)
+    enqueue_digests(con, loud, kit.SHOP, [night(1), night(2)])
+    send_pending(con, loud, clock=clock, sleep=clock.sleep)
+    second = bodies(receiver)[1]
+    assert second["kind"] == "digest" and second["summary"]["slices"] == []
+    assert "持续中（未恶化）：" in second["text"] and "退货率正常" not in second["text"]
+
+
 def test_ongoing_incidents_ride_along_in_one_compact_line(con, kit, receiver, generic, clock):
     for n in (1, 2):
         kit.add_anomaly(con, "sku", "111", day=night(n), extra_returns=20.0)
@@ -251,8 +264,29 @@ def test_owners_are_mentioned_in_each_platforms_syntax(con, kit, receiver, setti
 
     [generic] = [r.json for r in receiver.accepted("/generic")]
     sku = next(a for a in generic["anomalies"] if a["key"] == "3712345678901")
+    assert "mentioned_mobile_list" not in str(wecom)  # everyone had a userid
     assert sku["owners"] == ["王店长"]
     assert "负责人：王店长 李运营" in generic["text"]
+
+
+def test_a_wecom_owner_known_only_by_mobile_gets_a_text_ping(con, kit, receiver, settings, clock):
+    kit.add_anomaly(con, "sku", "3712345678901", severity="critical", extra_returns=54.0)
+    owner = OwnerSettings(name="赵仓管", slices=["sku:3712*"], wecom_mobile="13900002222")
+    [wecom] = [c for c in kit.channel_configs(receiver.url("").rstrip("/")) if c.type == "wecom"]
+    configured = kit.with_channels(settings, [wecom], owners=[owner])
+    enqueue_digests(con, configured, kit.SHOP, [kit.NIGHT])
+    assert send_pending(con, configured, clock=clock, sleep=clock.sleep).sent == 2
+
+    digest, ping = [r.json for r in receiver.accepted("/wecom")]
+    assert "负责人：赵仓管" in digest["markdown"]["content"]  # markdown cannot @ a mobile
+    assert ping == {
+        "msgtype": "text",
+        "text": {
+            "content": f"退货率异常 · {kit.SHOP} · {kit.NIGHT}\n负责人：赵仓管",
+            "mentioned_mobile_list": ["13900002222"],
+        },
+    }
+    assert kit.outbox(con, "part", "parts", "status") == [(1, 2, "sent"), (2, 2, "sent")]
 
 
 def test_an_owner_channel_gets_only_the_owners_slices(con, kit, receiver, settings, clock):

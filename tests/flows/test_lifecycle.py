@@ -215,3 +215,31 @@ def test_a_mute_from_the_command_line(settings, spiky_shop, receiver, kit):
     assert "100%" in shop_line
     [(verdict, by)] = kit.query(settings.db, "SELECT verdict, note FROM alert_annotations")
     assert (verdict, by) == ("confirmed", "质检问题")
+
+
+def test_a_promotion_keeps_its_expected_surge_quiet(settings, spiky_shop, receiver, kit):
+    """The shop's 2.5x night, inside a live-stream event expected to lift returns that
+    much, sends nothing; the same night without the event alarms."""
+    from returnwatch.settings import CalendarEvent
+
+    live = CalendarEvent(
+        name="直播专场", start=night(kit, 3), end=night(kit, 3), return_days=0, expected_lift=2.0
+    )
+    with_event = settings.model_copy(update={"calendar": [live]})
+    drop(spiky_shop, settings.inbox)
+
+    run(with_event, night(kit, 3))
+    assert [b for b in receiver.bodies if shop_item(b)] == []
+    [(event, phase)] = kit.query(
+        settings.db, "SELECT event, phase FROM promo_days WHERE day = ?", [night(kit, 3)]
+    )
+    assert (event, phase) == ("直播专场", "event")
+    [(stored,)] = kit.query(
+        settings.db,
+        "SELECT count(*) FROM anomalies WHERE dimension = 'shop' AND day = ?",
+        [night(kit, 3)],
+    )
+    assert stored == 1  # still detected and stored
+
+    run(settings, night(kit, 3))  # the calendar changed: the night is done again
+    assert any(shop_item(b) for b in receiver.bodies)
