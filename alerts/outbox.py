@@ -82,8 +82,15 @@ def enqueue_digests(
     nights older than `catch_up_days` before the newest one are history, not news, and are
     skipped.
     """
+    if not days:
+        return 0
     channels = channels_for(settings, shop_id)
-    if not channels or not days:
+    # The lifecycle's bookkeeping (promo days, incidents, mutes) is kept with or without
+    # channels: analysts read it too.
+    sync_promo_days(con, settings, shop_id)
+    for day in sorted(set(days)):
+        update_incidents(con, settings, shop_id, day, now=now)
+    if not channels:
         return 0
     horizon = max(days) - timedelta(days=settings.alerts.catch_up_days)
     recent = sorted({day for day in days if day >= horizon})
@@ -95,9 +102,7 @@ def enqueue_digests(
             horizon,
         )
     added = 0
-    sync_promo_days(con, settings, shop_id)
     for day in recent:
-        update_incidents(con, settings, shop_id, day, now=now)
         night = load_night(con, settings, shop_id, day)
         for channel in channels:
             digest = digest_for_channel(night, channel, settings)

@@ -315,3 +315,11 @@ def test_incidents_are_derived_from_the_anomalies_on_every_rerun(con, kit, setti
     update_incidents(con, settings, kit.SHOP, night(2), now=datetime(2026, 8, 12))
     assert con.execute("SELECT * FROM incidents").fetchall() == first
     assert [r[2:7] for r in first] == [("carrier", "中通快递", night(1), night(2), 2)]
+
+
+def test_incidents_are_kept_without_any_channel(con, kit, settings):
+    kit.add_anomaly(con, "sku", "111", day=night(1))
+    add_mute(con, kit.SHOP, Slice("sku", "111"), night(1), "known", by="a")
+    assert enqueue_digests(con, settings, kit.SHOP, [night(1)]) == 0  # no channels
+    assert con.execute("SELECT incident_status, muted FROM anomalies").fetchall() == [("new", True)]
+    assert con.execute("SELECT count(*) FROM incidents").fetchone() == (1,)
