@@ -3,12 +3,17 @@
 Three steps, each testable alone:
 
 1. `load_night` reads one shop-night from the warehouse: the headline rate, every anomaly,
-   and for each anomaly its top 售后原因, carriers and (for a SKU) product name.
-2. `digest_for_channel` keeps what a channel wants (severity, dimensions), folds explained
-   slices under the spike that explains them ("a SKU spike that lifts its region says so
-   once"), ranks the rest by extra returns and cuts the list at `max_spikes`.
+   and for each anomaly its top 售后原因, carriers and (for a SKU) product name, its
+   incident and whether it is muted, its owners and the promotion the night is in; the
+   incidents resolved that night; the night's data-health findings.
+2. `digest_for_channel` keeps what a channel wants (severity, dimensions, an owner's
+   slices), folds explained slices under the spike that explains them ("a SKU spike that
+   lifts its region says so once"), leaves out muted slices and rises a promotion
+   explains, lists new and worse incidents ranked by extra returns (ongoing ones as
+   compact lines) and cuts the list at `max_spikes`.
 3. `render` turns a digest into language-specific lines: a title, an intro, one section per
-   spike, an outro and a footer. Channels (channels.py) only add markup and split by size.
+   spike, the lists (持续中, 已恢复, 数据健康), an outro and a footer. Channels
+   (channels.py) only add markup (and @-mentions) and split by size.
 """
 
 from __future__ import annotations

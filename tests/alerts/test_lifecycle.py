@@ -323,3 +323,22 @@ def test_incidents_are_kept_without_any_channel(con, kit, settings):
     assert enqueue_digests(con, settings, kit.SHOP, [night(1)]) == 0  # no channels
     assert con.execute("SELECT incident_status, muted FROM anomalies").fetchall() == [("new", True)]
     assert con.execute("SELECT count(*) FROM incidents").fetchone() == (1,)
+
+
+def test_one_quiet_night_does_not_split_an_incident_two_do(con, kit, settings):
+    from returnwatch.warehouse.incidents import update_incidents
+
+    for n in (1, 3, 6):  # 3 follows one quiet night; 6 follows two
+        kit.add_anomaly(con, "sku", "111", day=night(n))
+    update_incidents(con, settings, kit.SHOP, night(6))
+    rows = con.execute(
+        "SELECT day, incident_id, incident_status FROM anomalies ORDER BY day"
+    ).fetchall()
+    assert rows[0][1] == rows[1][1] != rows[2][1]
+    assert [status for _, _, status in rows] == ["new", "ongoing", "new"]
+    assert con.execute(
+        "SELECT first_day, last_day, nights, status, resolved_day FROM incidents ORDER BY 1"
+    ).fetchall() == [
+        (night(1), night(3), 2, "resolved", night(5)),
+        (night(6), night(6), 1, "open", None),
+    ]
