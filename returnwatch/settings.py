@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -120,9 +120,21 @@ class OwnerSettings(BaseModel):
     wecom_userid: str | None = None  # WeCom markdown `<@userid>`
     wecom_mobile: str | None = None  # WeCom text mentioned_mobile_list
     slack_member_id: str | None = None  # Slack `<@U…>`
-    # A channel name from [[alerts.channels]] that also gets the digests naming these
-    # slices (the owner's own group), besides the shop's channels.
+    # A channel name from [[alerts.channels]] that gets only these slices' spikes (the
+    # owner's own group); the shop's channels still get everything.
     channel: str | None = None
+
+    @field_validator("slices")
+    @classmethod
+    def _slice_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            dimension, sep, key = pattern.partition(":")
+            if pattern.strip() != "shop" and not (sep and dimension.strip() and key.strip()):
+                raise ValueError(
+                    f"owner slice {pattern!r}: write 'shop' or '<dimension>:<key pattern>', "
+                    "e.g. 'sku:3580*' or 'region:广东省'"
+                )
+        return value
 
 
 class AlertSettings(BaseModel):
@@ -192,6 +204,14 @@ class CalendarEvent(BaseModel):
     expected_lift: float = Field(default=0.3, ge=0)
     # Only these shops; None = every shop (platform-wide events).
     shops: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> CalendarEvent:
+        if self.end < self.start:
+            raise ValueError(
+                f"[[calendar]] {self.name!r}: end {self.end} is before start {self.start}"
+            )
+        return self
 
 
 # Platform-wide 抖音电商 events of the current and next year. The platform announces each

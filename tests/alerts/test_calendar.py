@@ -133,3 +133,14 @@ def test_calendar_from_toml(tmp_path, monkeypatch):
     [event] = [e for e in settings.calendar_for("shop-a") if e.name == "店庆"]
     assert (event.return_days, event.expected_lift) == (10, 0.4)
     assert all(e.name != "店庆" for e in settings.calendar_for("shop-b"))
+
+
+def test_bad_calendar_and_owner_entries_are_refused_with_their_name():
+    from pydantic import ValidationError
+
+    from returnwatch.settings import OwnerSettings
+
+    with pytest.raises(ValidationError, match="店庆"):
+        CalendarEvent(name="店庆", start=date(2026, 9, 3), end=date(2026, 9, 1))
+    with pytest.raises(ValidationError, match="广东省"):
+        OwnerSettings(name="李", slices=["广东省"])
