@@ -12,15 +12,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from returnwatch.alerts import redact
-from returnwatch.alerts.digest import Digest, Rendered, Section, render, sample_digest
+from returnwatch.alerts.digest import (
+    Digest,
+    Rendered,
+    Section,
+    health_message,
+    render,
+    sample_digest,
+)
 from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
-from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
 
 ERROR_SNIPPET_CHARS = 300
 
@@ -99,9 +106,8 @@ class Channel:
 
         intro = shrink(doc.intro, lambda lines: fits(lines, []))
         sections = [
-            Section(
-                shrink(s.lines, lambda lines, s=s: fits(intro, [Section(lines, s.severity)])),
-                s.severity,
+            replace(
+                s, lines=shrink(s.lines, lambda lines, s=s: fits(intro, [replace(s, lines=lines)]))
             )
             for s in doc.sections
         ]
@@ -243,7 +249,8 @@ class FeishuChannel(Channel):
         for section in sections:
             elements.append({"tag": "hr"})
             head, *rest = section.lines or ("",)
-            elements.append(_lark_div("\n".join([f"**{head}**", *rest])))
+            mention = section.mention_line(_feishu_at)
+            elements.append(_lark_div("\n".join([f"**{head}**", *rest, *_opt(mention)])))
         if last and doc.outro:
             elements.append(_lark_div("\n".join(doc.outro)))
         if last and doc.links:
@@ -282,6 +289,32 @@ class FeishuChannel(Channel):
         return _json_code(text, "code", "StatusCode")
 
 
+def _opt(line: str | None) -> list[str]:
+    return [line] if line else []
+
+
+def _feishu_at(owner: OwnerSettings) -> str | None:
+    """Feishu/Lark card markdown: `<at id=ou_…></at>` (open_id, else user_id)."""
+    person = owner.feishu_open_id or owner.feishu_user_id
+    return f"<at id={person}></at>" if person else None
+
+
+def _dingtalk_at(owner: OwnerSettings) -> str | None:
+    """DingTalk: `@<mobile>` / `@<userId>` in the text, listed again in `at`."""
+    person = owner.dingtalk_mobile or owner.dingtalk_user_id
+    return f"@{person}" if person else None
+
+
+def _wecom_at(owner: OwnerSettings) -> str | None:
+    """WeCom markdown: `<@userid>` (markdown messages cannot mention by mobile)."""
+    return f"<@{owner.wecom_userid}>" if owner.wecom_userid else None
+
+
+def _slack_at(owner: OwnerSettings) -> str | None:
+    """Slack mrkdwn: `<@U…>` (member id)."""
+    return f"<@{owner.slack_member_id}>" if owner.slack_member_id else None
+
+
 def _lark_div(content: str) -> dict[str, Any]:
     return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
 
@@ -306,7 +339,8 @@ class DingTalkChannel(Channel):
             blocks.append("  \n".join(intro))
         for section in sections:
             head, *rest = section.lines or ("",)
-            blocks.append("  \n".join([f"**{head}**", *rest]))
+            mention = section.mention_line(_dingtalk_at)
+            blocks.append("  \n".join([f"**{head}**", *rest, *_opt(mention)]))
         if last and doc.outro:
             blocks.append("  \n".join(doc.outro))
         if last and doc.links:
@@ -317,7 +351,18 @@ class DingTalkChannel(Channel):
                 )
             )
         blocks.append(" · ".join(doc.footer))
-        return {"msgtype": "markdown", "markdown": {"title": title, "text": "\n\n".join(blocks)}}
+        payload: dict[str, Any] = {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": "\n\n".join(blocks)},
+        }
+        owners = {o.name: o for section in sections for o in section.mentions}.values()
+        mobiles = sorted({o.dingtalk_mobile for o in owners if o.dingtalk_mobile})
+        user_ids = sorted(
+            {o.dingtalk_user_id for o in owners if o.dingtalk_user_id and not o.dingtalk_mobile}
+        )
+        if mobiles or user_ids:
+            payload["at"] = {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False}
+        return payload
 
     def fits(self, payload):
         text = payload["markdown"]["text"]
@@ -346,6 +391,24 @@ class WeComChannel(Channel):
         40058: "message too long or malformed",
     }
     max_bytes = 4_000  # the platform's limit is 4096 bytes of content
+    max_text_bytes = 2_000  # a text message's content: 2048 bytes
+
+    def render(self, digest: Digest, *, dedup_key: str = "") -> list[Message]:
+        """The markdown parts, plus one short text message when an owner is known to WeCom
+        only by mobile: markdown mentions need a userid, only text messages take
+        `mentioned_mobile_list`."""
+        messages = super().render(digest, dedup_key=dedup_key)
+        doc = render(digest)
+        owners = {o.name: o for s in doc.sections for o in s.mentions}.values()
+        mobiles = sorted({o.wecom_mobile for o in owners if o.wecom_mobile and not o.wecom_userid})
+        if not mobiles:
+            return messages
+        names = " ".join(o.name for o in owners if o.wecom_mobile and not o.wecom_userid)
+        content = f"{doc.title}\n{doc.sections[0].mention_label}{names}"
+        content = content.encode()[: self.max_text_bytes].decode(errors="ignore")
+        ping = {"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": mobiles}}
+        n = len(messages) + 1
+        return [replace(m, parts=n) for m in messages] + [Message(doc.title, n, n, ping)]
 
     def payload(self, doc, title, intro, sections, *, last):
         blocks = [f"**{title}**" + ("\n" + "\n".join(intro) if intro else "")]
@@ -353,7 +416,8 @@ class WeComChannel(Channel):
             head, *rest = section.lines or ("",)
             if section.severity == "critical":
                 head = f'<font color="warning">{head}</font>'
-            blocks.append("\n".join([f"**{head}**", *rest]))
+            mention = section.mention_line(_wecom_at)
+            blocks.append("\n".join([f"**{head}**", *rest, *_opt(mention)]))
         if last and doc.outro:
             blocks.append("\n".join(doc.outro))
         if last and doc.links:
@@ -392,6 +456,12 @@ class SlackChannel(Channel):
             head, *rest = section.lines or ("",)
             blocks.append({"type": "divider"})
             lines = [f"*{_slack_escape(head)}*", *(_slack_escape(line) for line in rest)]
+            mention = section.mention_line(lambda o: _slack_at(o) or _slack_escape(o.name))
+            if mention:
+                # the label is ours (escaped); the <@U…> marks must stay unescaped
+                lines.append(
+                    _slack_escape(section.mention_label) + mention[len(section.mention_label) :]
+                )
             blocks.append(_slack_section("\n".join(lines)))
         if last and doc.outro:
             blocks.append(_slack_section("\n".join(_slack_escape(line) for line in doc.outro)))
@@ -462,8 +532,51 @@ class GenericChannel(Channel):
                     "top_reasons": [{"reason": r, "count": n} for r, n in a.top_reasons],
                     "top_carriers": [{"carrier": c, "count": n} for c, n in a.top_carriers],
                     "dedup_key": f"{digest.shop_id}|{digest.day.isoformat()}|{a.slice_id}",
+                    "incident": (
+                        {
+                            "id": a.incident.id,
+                            "status": a.incident.status,
+                            "first_day": a.incident.first_day.isoformat(),
+                            "nights": a.incident.nights,
+                        }
+                        if a.incident
+                        else None
+                    ),
+                    "muted": a.muted,
+                    "owners": [o.name for o in a.owners],
+                    "event": (
+                        {
+                            "name": a.event.name,
+                            "lift": a.event.lift,
+                            "learned": a.event.learned,
+                            "expected_returns": a.event.expected_returns,
+                            "extra_returns": a.event.extra_returns,
+                        }
+                        if a.event
+                        else None
+                    ),
                 }
                 for a in digest.anomalies
+            ],
+            "resolved": [
+                {
+                    "dimension": r.dimension,
+                    "key": r.key,
+                    "first_day": r.first_day.isoformat(),
+                    "last_day": r.last_day.isoformat(),
+                    "nights": r.nights,
+                    "incident_id": r.incident_id,
+                    "peak_extra_returns": r.peak_extra_returns,
+                }
+                for r in digest.resolved
+            ],
+            "data_health": [
+                {
+                    **f.details,
+                    "code": f.code,
+                    "message": health_message(digest.language, f, digest.shop_id, digest.day),
+                }
+                for f in digest.health
             ],
             "summary": {
                 "return_rate": headline.return_rate if headline else None,
@@ -473,6 +586,9 @@ class GenericChannel(Channel):
                 "anomalies": len(digest.anomalies),
                 "spikes": len(digest.spikes) + digest.more,
                 "slices": list(digest.slices),
+                "muted": digest.muted,
+                "event": digest.event,
+                "event_expected": digest.event_expected,
             },
             "failure": (
                 {"what_failed": digest.failure[0], "what_to_do": digest.failure[1]}

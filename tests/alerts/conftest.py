@@ -261,7 +261,11 @@ class Receiver:
                 if got.args.get("sign") != base64.b64encode(mac.digest()).decode():
                     return 200, {"errcode": 310000, "errmsg": "sign not match"}
         elif platform == "wecom":
-            if len(got.json["markdown"]["content"].encode()) > 4096:
+            body = got.json
+            if body.get("msgtype") == "text":
+                if len(body["text"]["content"].encode()) > 2048:
+                    return 200, {"errcode": 40058, "errmsg": "text.content exceed max length 2048"}
+            elif len(body["markdown"]["content"].encode()) > 4096:
                 return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
         elif platform == "slack":
             blocks = got.json["blocks"]

@@ -117,7 +117,7 @@ def test_a_retry_after_longer_than_allowed_leaves_the_row_for_the_next_run(
 
 def test_a_receiver_down_for_a_whole_run_gets_it_on_the_next_run_once(night, kit, settings, clock):
     port = kit.free_port()
-    configured = kit.with_channels(settings, [wecom_at(f"http://127.0.0.1:{port}")])
+    configured = kit.with_channels(settings, [wecom_at(f"http://127.0.0.1:{port}")], repeat="daily")
     kit.add_anomaly(night, "sku", "111", day=kit.NIGHT.replace(day=13), severity="critical")
     nights = [kit.NIGHT.replace(day=13), kit.NIGHT]
     enqueue_digests(night, configured, kit.SHOP, nights)
@@ -203,7 +203,7 @@ def test_many_nights_to_one_dingtalk_bot_are_paced(con, kit, receiver, settings,
         type="dingtalk",
         url=receiver.url("/dingtalk/robot/send?access_token=abc123456"),
     )
-    configured = kit.with_channels(settings, [ding], catch_up_days=31)
+    configured = kit.with_channels(settings, [ding], catch_up_days=31, repeat="daily")
     enqueue_digests(con, configured, kit.SHOP, days)
 
     summary = send_pending(con, configured, clock=clock, sleep=clock.sleep)
