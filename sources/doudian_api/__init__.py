@@ -27,6 +27,7 @@ from returnwatch.sources.doudian_api.exceptions import (
     RateLimitedError,
     SignatureRejectedError,
     TokenExpiredError,
+    TokenRefreshFailed,
     TransientApiError,
 )
 from returnwatch.sources.doudian_api.pipeline import (
@@ -49,6 +50,7 @@ __all__ = [
     "SignatureRejectedError",
     "StreamSummary",
     "TokenExpiredError",
+    "TokenRefreshFailed",
     "TransientApiError",
     "advance_watermark",
     "api_configured",

@@ -42,6 +42,7 @@ from returnwatch.sources.doudian_api.exceptions import (
     RateLimitedError,
     SignatureRejectedError,
     TokenExpiredError,
+    TokenRefreshFailed,
     TransientApiError,
 )
 
@@ -302,7 +303,7 @@ class DoudianClient:
                 url,
                 params=query,
                 data=body.encode("utf-8"),
-                headers={"Content-Type": "application/json;charset=UTF-8"},
+                headers=c.REQUEST_HEADERS,
                 timeout=self.timeout,
             )
         except requests.Timeout:
@@ -370,15 +371,7 @@ class DoudianClient:
             )
         )
         fields = {"method": method, "code": code, "sub_code": sub_code or None, "log_id": log_id}
-        if sub_code in c.TOKEN_SUB_CODES or any(w in words for w in c.TOKEN_WORDS):
-            return TokenExpiredError(detail, **fields)
-        if sub_code in c.SIGN_SUB_CODES or any(w in words for w in c.SIGN_WORDS):
-            return SignatureRejectedError(detail, **fields)
-        if sub_code in c.THROTTLE_SUB_CODES or any(w in words for w in c.THROTTLE_WORDS):
-            return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
-        if code in c.RETRYABLE_CODES or sub_code.startswith(c.RETRYABLE_SUB_CODE_PREFIX):
-            return TransientApiError(f"{method}: platform error ({detail})", **fields)
-        return DoudianApiError(f"{method}: refused ({detail})", **fields)
+        return _classify(method, code, sub_code, words, detail, fields)
 
     # -- paging --
 
@@ -416,6 +409,30 @@ class DoudianClient:
                 return
             if has_more is not True and number * size >= total:
                 return
+
+
+def _classify(
+    method: str, code: int | None, sub_code: str, words: str, detail: str, fields: dict
+) -> DoudianApiError:
+    """The error class of a refused call: by code, then sub_code (the platform's base
+    error table), then words in the message for answers that carry neither."""
+    if code in c.THROTTLE_CODES or sub_code in c.THROTTLE_SUB_CODES:
+        return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
+    if code in c.RETRYABLE_CODES or sub_code.startswith(c.RETRYABLE_SUB_CODE_PREFIX):
+        return TransientApiError(f"{method}: platform error ({detail})", **fields)
+    if sub_code in c.TOKEN_SUB_CODES:
+        return TokenExpiredError(detail, **fields)
+    if sub_code in c.SIGN_SUB_CODES:
+        return SignatureRejectedError(detail, **fields)
+    if code == c.CODE_TOKEN_GENERATION:
+        return TokenRefreshFailed(detail, **fields)
+    if any(w in words for w in c.TOKEN_WORDS):
+        return TokenExpiredError(detail, **fields)
+    if any(w in words for w in c.SIGN_WORDS):
+        return SignatureRejectedError(detail, **fields)
+    if any(w in words for w in c.THROTTLE_WORDS):
+        return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
+    return DoudianApiError(f"{method}: refused ({detail})", **fields)
 
 
 def _int(value: Any) -> int | None:
