@@ -34,6 +34,7 @@ from typing import Any
 import requests
 
 from returnwatch.alerts import redact
+from returnwatch.retrying import RetryPolicy, Verdict
 from returnwatch.settings import ApiSourceSettings
 from returnwatch.sources.doudian_api import constants as c
 from returnwatch.sources.doudian_api.exceptions import (
@@ -198,9 +199,7 @@ class DoudianClient:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.policy = RetryPolicy(max(1, max_attempts), backoff_initial, backoff_max)
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
         self.rng = rng or random.Random()
@@ -250,34 +249,42 @@ class DoudianClient:
     # -- one call --
 
     def call(self, path: str, params: Mapping[str, Any]) -> Response:
-        """One API call, retried on transient failures; returns the envelope's data."""
+        """One API call, retried on transient failures (the project's one retry policy,
+        `returnwatch.retrying`); returns the envelope's data."""
         method = method_name(path)
-        attempt = 0
-        while True:
-            attempt += 1
+        attempts = 0
+
+        def attempt() -> Response:
+            nonlocal attempts
+            attempts += 1
             try:
                 return self._call_once(path, method, params)
-            except TransientApiError as error:
-                error.attempts = attempt
-                if attempt >= self.max_attempts:
-                    error.message = f"{error.message} (gave up after {attempt} attempts)"
-                    raise
-                delay = self._backoff(attempt)
-                log.info(
-                    "%s: %s; retry %d/%d in %.1fs",
-                    method,
-                    error.message,
-                    attempt,
-                    self.max_attempts - 1,
-                    delay,
-                )
-                self.retries += 1
-                self.sleep(delay)
+            except DoudianApiError as error:
+                error.attempts = attempts
+                raise
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with "equal" jitter: half fixed, half random, capped."""
-        base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-        return base / 2 + self.rng.uniform(0, base / 2)
+        def on_retry(number: int, error: BaseException, delay: float) -> None:
+            log.info(
+                "%s: %s; retry %d/%d in %.1fs",
+                method,
+                getattr(error, "message", type(error).__name__),
+                number,
+                self.policy.max_attempts - 1,
+                delay,
+            )
+            self.retries += 1
+
+        try:
+            return self.policy.run(
+                attempt, _verdict, sleep=self.sleep, rng=self.rng, on_retry=on_retry
+            )
+        except TransientApiError as error:  # retried until the policy gave up
+            error.message = f"{error.message} (gave up after {attempts} attempts)"
+            raise
+
+    @property
+    def max_attempts(self) -> int:
+        return self.policy.max_attempts
 
     def _call_once(self, path: str, method: str, params: Mapping[str, Any]) -> Response:
         body = param_json(params)
@@ -409,6 +416,12 @@ class DoudianClient:
                 return
             if has_more is not True and number * size >= total:
                 return
+
+
+def _verdict(error: BaseException) -> Verdict:
+    """Retry what can heal by itself: network errors, 5xx, the platform's own failures
+    and throttling (`TransientApiError.retryable`); nothing else."""
+    return Verdict(bool(getattr(error, "retryable", False)))
 
 
 def _classify(
