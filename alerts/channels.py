@@ -380,13 +380,22 @@ class WeComChannel(Channel):
 
 
 class SlackChannel(Channel):
-    """Slack incoming webhook: Block Kit, at most 50 blocks and 3,000 characters a section."""
+    """Slack incoming webhook: Block Kit, at most 50 blocks, 3,000 characters a section and
+    12,000 characters of text in all blocks together.
+
+    The last limit is not in Block Kit's reference: Slack refuses a message whose blocks
+    total about 13,200 characters with `msg_blocks_too_long` (slackapi/bolt-js#2509;
+    Slack's answer there: 12,000 text characters plus a buffer for the block containers,
+    the markdown block's documented cumulative limit). 12,000 counts every text a block
+    carries (header, sections, context, image alt text), so a digest is split before it.
+    """
 
     type = "slack"
     rate_limits = ((1, 1.0),)
     max_blocks = 50
     max_section_chars = 3_000
     max_header_chars = 150
+    max_total_chars = 12_000
 
     def payload(self, doc, title, intro, sections, *, last):
         header = (
@@ -418,11 +427,29 @@ class SlackChannel(Channel):
 
     def fits(self, payload):
         blocks = payload["blocks"]
-        return len(blocks) <= self.max_blocks and all(
-            len(b["text"]["text"]) <= self.max_section_chars
-            for b in blocks
-            if b["type"] == "section"
+        return (
+            len(blocks) <= self.max_blocks
+            and all(
+                len(b["text"]["text"]) <= self.max_section_chars
+                for b in blocks
+                if b["type"] == "section"
+            )
+            and sum(slack_text_chars(b) for b in blocks) <= self.max_total_chars
         )
+
+
+def slack_text_chars(block: Mapping[str, Any]) -> int:
+    """The characters of text a Block Kit block carries, at any depth (what Slack sums
+    for msg_blocks_too_long)."""
+    total = 0
+    for key, value in block.items():
+        if key in ("text", "alt_text") and isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, Mapping):
+            total += slack_text_chars(value)
+        elif isinstance(value, list):
+            total += sum(slack_text_chars(v) for v in value if isinstance(v, Mapping))
+    return total
 
 
 def _slack_section(text: str) -> dict[str, Any]:
