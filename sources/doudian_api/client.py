@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -45,6 +46,11 @@ from returnwatch.sources.doudian_api.exceptions import (
     TokenExpiredError,
     TokenRefreshFailed,
     TransientApiError,
+)
+from returnwatch.sources.doudian_api.tokens import (
+    TokenKeeper,
+    TokenStore,
+    configured_fingerprint,
 )
 
 log = logging.getLogger(__name__)
@@ -88,12 +94,20 @@ def sign(app_key: str, app_secret: str, method: str, body: str, timestamp: str) 
 
 @dataclass(frozen=True)
 class Credentials:
+    """The app's key and secret and the configured tokens (any may be empty but the key
+    and the secret: a refresh token or a self-use shop id is enough to get a token)."""
+
     app_key: str
     app_secret: str
-    access_token: str
+    access_token: str = ""
+    refresh_token: str = ""
+    self_use_shop_id: str = ""
 
     def __repr__(self) -> str:  # never print the secrets, even in a debugger's repr
-        return f"Credentials(app_key={self.app_key!r}, app_secret='***', access_token='***')"
+        return (
+            f"Credentials(app_key={self.app_key!r}, app_secret='***', access_token='***', "
+            f"refresh_token='***', self_use_shop_id={self.self_use_shop_id!r})"
+        )
 
 
 def load_prefect_secret(block_name: str) -> str:
@@ -107,27 +121,38 @@ def load_prefect_secret(block_name: str) -> str:
 def resolve_credentials(
     api: ApiSourceSettings, secret_loader: SecretLoader | None = None
 ) -> Credentials:
-    """The app key, secret and token from the settings; a value written
-    "prefect-secret:<block>" is read from that Prefect Secret block."""
+    """The app key, secret and tokens from the settings; a value written
+    "prefect-secret:<block>" is read from that Prefect Secret block. A token is needed in
+    one of three forms: access_token, refresh_token (the pull renews it) or, for a
+    self-use app, self_use_shop_id."""
     loader = secret_loader or load_prefect_secret
-    missing = [
-        name
-        for name, value in (
-            ("app_key", api.app_key),
-            ("app_secret", api.app_secret),
-            ("access_token", api.access_token),
+
+    def given(value: Any) -> bool:
+        return bool(value) and bool(
+            value.get_secret_value() if hasattr(value, "get_secret_value") else value
         )
-        if not value or (hasattr(value, "get_secret_value") and not value.get_secret_value())
-    ]
+
+    missing = [name for name in ("app_key", "app_secret") if not given(getattr(api, name))]
+    if not any(given(v) for v in (api.access_token, api.refresh_token, api.self_use_shop_id)):
+        missing.append("access_token")
     if missing:
+        hint = (
+            " (or refresh_token, or self_use_shop_id for a self-use app)"
+            if "access_token" in missing
+            else ""
+        )
         raise ApiNotConfigured(
             "the 抖店 API source needs [source.api] "
             + ", ".join(missing)
+            + hint
             + f" (env {', '.join(f'RETURNWATCH_SOURCE__API__{m.upper()}' for m in missing)}); "
             "see docs/api-source.md"
         )
 
-    def value(raw: str, name: str) -> str:
+    def value(raw: Any, name: str) -> str:
+        if raw is None:
+            return ""
+        raw = raw.get_secret_value() if hasattr(raw, "get_secret_value") else str(raw)
         if raw.startswith(c.PREFECT_SECRET_PREFIX):
             block = raw[len(c.PREFECT_SECRET_PREFIX) :].strip()
             try:
@@ -139,11 +164,12 @@ def resolve_credentials(
                 ) from None
         return raw.strip()
 
-    assert api.app_key and api.app_secret and api.access_token
     return Credentials(
         app_key=value(api.app_key, "app_key"),
-        app_secret=value(api.app_secret.get_secret_value(), "app_secret"),
-        access_token=value(api.access_token.get_secret_value(), "access_token"),
+        app_secret=value(api.app_secret, "app_secret"),
+        access_token=value(api.access_token, "access_token"),
+        refresh_token=value(api.refresh_token, "refresh_token"),
+        self_use_shop_id=(api.self_use_shop_id or "").strip(),
     )
 
 
@@ -194,8 +220,12 @@ class DoudianClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        tokens: TokenKeeper | None = None,
     ):
         self.credentials = credentials
+        # The token in use: the keeper's (stored or renewed) when there is one.
+        self.tokens = tokens
+        self.access_token = tokens.access_token if tokens else credentials.access_token
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -207,8 +237,14 @@ class DoudianClient:
         self.retries = 0
         # Registered with the project's scrubber too: urllib3 logs request lines (with
         # the query) at DEBUG, and its filter masks them before any handler sees them.
-        redact.register("", credentials.access_token)
-        redact.register("", credentials.app_secret)
+        for secret in (
+            credentials.access_token,
+            credentials.app_secret,
+            credentials.refresh_token,
+            self.access_token,
+        ):
+            if secret:
+                redact.register("", secret)
         redact.install_log_filter()
 
     @classmethod
@@ -220,9 +256,26 @@ class DoudianClient:
         sleep: Sleep | None = None,
         secret_loader: SecretLoader | None = None,
         rng: random.Random | None = None,
+        token_file: Path | None = None,
+        clock: Clock | None = None,
     ) -> DoudianClient:
+        """A client for `[source.api]`; with `token_file`, renewed tokens are kept there
+        and a stored pair is used in preference to the configured tokens (tokens.py)."""
+        credentials = resolve_credentials(api, secret_loader)
+        store = (
+            TokenStore(token_file, credentials.app_key, configured_fingerprint(credentials))
+            if token_file is not None
+            else None
+        )
+        keeper = TokenKeeper(
+            configured_access=credentials.access_token,
+            configured_refresh=credentials.refresh_token,
+            self_use_shop_id=credentials.self_use_shop_id,
+            store=store,
+            clock=clock,
+        )
         return cls(
-            resolve_credentials(api, secret_loader),
+            credentials,
             base_url=api.base_url,
             session=session,
             timeout=api.timeout_seconds,
@@ -230,14 +283,22 @@ class DoudianClient:
             backoff_initial=api.backoff_initial_seconds,
             backoff_max=api.backoff_max_seconds,
             sleep=sleep,
+            clock=clock,
             rng=rng,
+            tokens=keeper,
         )
 
     # -- scrubbing --
 
     def scrub(self, text: str) -> str:
-        """`text` without the token, the secret, a signature or any query string."""
-        for secret in (self.credentials.access_token, self.credentials.app_secret):
+        """`text` without the tokens, the secret, a signature or any query string."""
+        secrets = (
+            self.access_token,
+            self.credentials.access_token,
+            self.credentials.refresh_token,
+            self.credentials.app_secret,
+        )
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
         return redact.scrub(_QUERY.sub("?…", text))
@@ -248,9 +309,37 @@ class DoudianClient:
 
     # -- one call --
 
-    def call(self, path: str, params: Mapping[str, Any]) -> Response:
+    def call(self, path: str, params: Mapping[str, Any], *, authenticated: bool = True) -> Response:
         """One API call, retried on transient failures (the project's one retry policy,
-        `returnwatch.retrying`); returns the envelope's data."""
+        `returnwatch.retrying`); returns the envelope's data.
+
+        When the platform refuses the access token as expired or superseded and a
+        `TokenKeeper` can renew it, the token is renewed (once) and the call made again,
+        so a pull carries on past the expiry. `authenticated=False` sends no access token
+        (token.create / token.refresh).
+        """
+        if authenticated and self.tokens is not None and self.tokens.needs_renewal():
+            self.renew()
+        try:
+            return self._call_retried(path, params, authenticated)
+        except TokenExpiredError as error:
+            if not (authenticated and error.refreshable and self._can_renew()):
+                raise
+            log.info("%s: the access token was refused (%s); renewing it", path, error.sub_code)
+            self.renew()
+            return self._call_retried(path, params, authenticated)
+
+    def _can_renew(self) -> bool:
+        return self.tokens is not None and self.tokens.can_renew
+
+    def renew(self) -> None:
+        """A new access token from the keeper (token.refresh / token.create)."""
+        if self.tokens is None:
+            raise TokenExpiredError("no token keeper")
+        self.access_token = self.tokens.renew(self)
+        redact.register("", self.access_token)
+
+    def _call_retried(self, path: str, params: Mapping[str, Any], authenticated: bool) -> Response:
         method = method_name(path)
         attempts = 0
 
@@ -258,7 +347,7 @@ class DoudianClient:
             nonlocal attempts
             attempts += 1
             try:
-                return self._call_once(path, method, params)
+                return self._call_once(path, method, params, authenticated)
             except DoudianApiError as error:
                 error.attempts = attempts
                 raise
@@ -286,7 +375,9 @@ class DoudianClient:
     def max_attempts(self) -> int:
         return self.policy.max_attempts
 
-    def _call_once(self, path: str, method: str, params: Mapping[str, Any]) -> Response:
+    def _call_once(
+        self, path: str, method: str, params: Mapping[str, Any], authenticated: bool = True
+    ) -> Response:
         body = param_json(params)
         timestamp = str(int(self.clock()))
         creds = self.credentials
@@ -297,11 +388,13 @@ class DoudianClient:
             "v": c.API_VERSION,
             "sign_method": c.SIGN_METHOD,
             "sign": sign(creds.app_key, creds.app_secret, method, body, timestamp),
-            "access_token": creds.access_token,
         }
+        if authenticated:
+            query["access_token"] = self.access_token
         url = self.url(path)
         self.requests += 1
-        log.debug("POST %s %s", url, body)
+        # A token call's body holds the refresh token: never logged.
+        log.debug("POST %s %s", url, body if authenticated else "{token request}")
         # The error is raised outside the `except`: requests' exceptions carry the URL with
         # its query (token, sign), and a chained or implicit __context__ would print it.
         failure: DoudianApiError | None = None

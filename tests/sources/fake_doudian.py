@@ -393,7 +393,7 @@ class FakeDoudian:
         self.seen: list[Seen] = []
         self.on_page: Callable[[str, dict[str, Any]], None] | None = None
         self._log_ids = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._server = HTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread: threading.Thread | None = None
 
