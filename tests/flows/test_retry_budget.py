@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 from prefect import flow
+from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
 from returnwatch.alerts.outbox import enqueue_failure
@@ -125,3 +126,29 @@ def test_a_webhook_that_keeps_failing_gets_max_attempts_per_run_requests(setting
     finally:
         server.clear()
         server.stop()
+
+
+def test_a_refused_token_refresh_fails_the_night_and_tells_the_chat_what_to_do(
+    flow_settings, receiver, fake, kit
+):
+    from returnwatch.flows.nightly import run_nightly
+
+    fake.token_expired = True
+    settings = with_api(flow_settings, fake)
+    settings = settings.model_copy(
+        update={
+            "source": SourceSettings(
+                api=settings.source.api.model_copy(
+                    update={"refresh_token": SecretStr("refresh-token-spent-long-ago")}
+                )
+            )
+        }
+    )
+
+    [summary] = run_nightly(settings, date=kit.LAST)
+
+    assert summary.status == "failed"
+    [notice] = receiver.of_kind("failure")
+    assert "authorise the app again in the 抖店 backend" in notice["failure"]["what_failed"]
+    assert "refresh-token-spent-long-ago" not in str(notice)
+    assert [s.path for s in fake.seen] == [ORDERS_PATH, "/token/refresh"]  # no task retry
