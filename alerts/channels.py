@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from returnwatch.alerts import redact
+from returnwatch import redact
 from returnwatch.alerts.digest import Digest, Rendered, Section, render
 from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
 from returnwatch.settings import ChannelSettings, Settings

@@ -30,7 +30,7 @@ from datetime import date, datetime
 import duckdb
 import requests
 
-from returnwatch.alerts import redact
+from returnwatch import redact
 from returnwatch.alerts.channels import (
     CHANNEL_TYPES,
     Channel,

@@ -34,7 +34,7 @@ from typing import Any
 
 import requests
 
-from returnwatch.alerts import redact
+from returnwatch import redact
 from returnwatch.retrying import RetryPolicy, Verdict
 from returnwatch.settings import ApiSourceSettings
 from returnwatch.sources.doudian_api import constants as c

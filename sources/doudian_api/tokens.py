@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from returnwatch.alerts import redact
+from returnwatch import redact
 from returnwatch.sources.doudian_api import constants as c
 from returnwatch.sources.doudian_api.exceptions import (
     DoudianApiError,

@@ -1,4 +1,5 @@
-"""Keeping webhook URLs and signing secrets out of every log line and stored error.
+"""Keeping webhook URLs, signing secrets and API tokens out of every log line and stored
+error. In the core layer: the 抖店 API source (below alerts) and the alerts both use it.
 
 WeCom and DingTalk URLs embed the bot's key, Feishu and Slack URLs are the key; urllib3
 logs the request line (path and query) at DEBUG and requests puts the URL in its
