@@ -7,10 +7,13 @@ app_key + "method" + method + "param_json" + param_json + "timestamp" + timestam
 app_secret)); the access token is not signed.
 
 The answer is an envelope (`code`, `msg`, `sub_code`, `sub_msg`, `log_id`, `data`); code
-10000 is success and errors come with HTTP 200. Network errors, HTTP 5xx, "service
-unavailable" and throttling are retried with exponential backoff and jitter (sleep, clock
-and randomness are injectable, so tests never wait); an expired token or a refused
-signature raises at once with a message that says what to fix.
+10000 is success and errors come with HTTP 200; they are classed by the platform's base
+error table (code, then sub_code, then words: `_classify`). Network errors, HTTP 5xx,
+20000/20001 and throttling (60000) are retried by the project's one retry policy
+(`returnwatch.retrying`; sleep, clock and randomness are injectable, so tests never wait).
+An expired or superseded access token is renewed through the `TokenKeeper` (tokens.py)
+and the call made again; a token that cannot be renewed or a refused signature raises at
+once with a message that says what to fix.
 
 Secrets never leave this module in text: the sign and the token travel in the query
 string, so no URL with a query is ever logged or put in an error, exceptions from
@@ -524,6 +527,8 @@ def _classify(
     error table), then words in the message for answers that carry neither."""
     if code in c.THROTTLE_CODES or sub_code in c.THROTTLE_SUB_CODES:
         return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
+    if code == c.CODE_API_OFFLINE:
+        return DoudianApiError(f"{method}: the platform has retired this API ({detail})", **fields)
     if code in c.RETRYABLE_CODES or sub_code.startswith(c.RETRYABLE_SUB_CODE_PREFIX):
         return TransientApiError(f"{method}: platform error ({detail})", **fields)
     if sub_code in c.TOKEN_SUB_CODES:

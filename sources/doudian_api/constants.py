@@ -81,6 +81,7 @@ CODE_MISSING_PARAMETER = 40001  # 缺少必选参数（平台校验）: isv.sign
 CODE_INVALID_PARAMETER = 40003  # 非法的参数（平台校验）: token and signature sub_codes
 CODE_TOKEN_GENERATION = 50001  # 平台处理失败: dop.token-generate-failed:* (create / refresh)
 CODE_THROTTLED = 60000  # 触发限流，请稍后重试
+CODE_API_OFFLINE = 70000  # 接口服务已下线 (isp.api-service-off): not worth a retry
 # Retried like HTTP 5xx: the platform's own failures. sub_codes starting "isp." are the
 # platform's (as opposed to "isv.", the caller's), also retried.
 RETRYABLE_CODES = frozenset({CODE_SERVICE_UNAVAILABLE, CODE_SERVICE_TIMEOUT})

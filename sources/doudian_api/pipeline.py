@@ -19,8 +19,10 @@ A pull, per stream (orders, refunds):
    was fetched and every file came back loaded (or already loaded). Otherwise it stays,
    and the next pull re-reads the same window; the upsert makes that harmless.
 
-A failed stream does not stop the other one; an expired token or a refused signature stops
-the pull at once (nothing else can succeed), with a message that says what to fix.
+A failed stream does not stop the other one. An expired access token is renewed in the
+middle of a page run (tokens.py) and the pull carries on; a token that cannot be renewed
+or a refused signature stops the pull at once (nothing else can succeed), with a message
+that says what to fix.
 """
 
 from __future__ import annotations

@@ -268,7 +268,7 @@ ERROR_TABLE = [
     (40001, "isv.signature-missing", "获取签名失败", SignatureRejectedError),
     (50001, "dop.token-generate-failed:token-expired", "生成token失败", TokenRefreshFailed),
     (40003, "isv.parameter-invalid", "参数错误", DoudianApiError),
-    (70000, "isp.api-service-off", "API不存在或API已下线", TransientApiError),
+    (70000, "isp.api-service-off", "API不存在或API已下线", DoudianApiError),  # not retried
     # no code the table knows, no sub_code: the words decide (the fallback)
     (50002, "", "接口调用频率超限", RateLimitedError),
     (50002, "", "签名不对", SignatureRejectedError),
