@@ -10,21 +10,18 @@ refuse a message, so the body counts as much as the status.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from returnwatch.alerts import redact
+from returnwatch import redact
 from returnwatch.alerts.digest import (
     Digest,
     Rendered,
     Section,
     health_message,
     render,
-    sample_digest,
 )
 from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
 from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
@@ -53,11 +50,21 @@ class DeliveryError(Exception):
     """A message the receiver did not take. `retryable` errors (timeouts, 5xx, throttling)
     are tried again; the others are recorded as failed. The message is already scrubbed."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        penalty: bool = False,
+    ):
         super().__init__(redact.scrub(message))
         self.message = str(self)
         self.retryable = retryable
         self.retry_after = retry_after
+        # The platform's documented throttling penalty: waited out even above
+        # max_wait_seconds, and the whole bot waits (see sender.Deliverer).
+        self.penalty = penalty
 
 
 class UnknownChannelError(ValueError):
@@ -169,7 +176,9 @@ class Channel:
             hint = self.hints.get(number)
             detail = f"{self.type} error {number}: {message}" + (f" ({hint})" if hint else "")
             if number in self.throttle_codes:
-                raise DeliveryError(detail, retryable=True, retry_after=self.throttle_codes[number])
+                raise DeliveryError(
+                    detail, retryable=True, retry_after=self.throttle_codes[number], penalty=True
+                )
             raise DeliveryError(detail, retryable=False)
         if not 200 <= status < 300:
             raise DeliveryError(f"HTTP {status}: {snippet}", retryable=False)
@@ -324,8 +333,9 @@ class DingTalkChannel(Channel):
 
     type = "dingtalk"
     rate_limits = ((20, 60.0),)
-    # Over 20/min DingTalk throttles the bot for up to 10 minutes.
-    throttle_codes: ClassVar[dict[int, float]] = {130101: 60.0}
+    # Over 20 messages a minute DingTalk throttles the bot for 10 minutes (errcode 130101,
+    # "send too fast"; docs/alerts.md cites the platform's page): wait all of it.
+    throttle_codes: ClassVar[dict[int, float]] = {130101: 600.0}
     hints: ClassVar[dict[int, str]] = {
         310000: "refused by the bot's security settings: signature, keyword ('returnwatch') or IP",
         300001: "the access_token in the channel's url is not valid",
@@ -433,13 +443,22 @@ class WeComChannel(Channel):
 
 
 class SlackChannel(Channel):
-    """Slack incoming webhook: Block Kit, at most 50 blocks and 3,000 characters a section."""
+    """Slack incoming webhook: Block Kit, at most 50 blocks, 3,000 characters a section and
+    12,000 characters of text in all blocks together.
+
+    The last limit is not in Block Kit's reference: Slack refuses a message whose blocks
+    total about 13,200 characters with `msg_blocks_too_long` (slackapi/bolt-js#2509;
+    Slack's answer there: 12,000 text characters plus a buffer for the block containers,
+    the markdown block's documented cumulative limit). 12,000 counts every text a block
+    carries (header, sections, context, image alt text), so a digest is split before it.
+    """
 
     type = "slack"
     rate_limits = ((1, 1.0),)
     max_blocks = 50
     max_section_chars = 3_000
     max_header_chars = 150
+    max_total_chars = 12_000
 
     def payload(self, doc, title, intro, sections, *, last):
         header = (
@@ -477,11 +496,29 @@ class SlackChannel(Channel):
 
     def fits(self, payload):
         blocks = payload["blocks"]
-        return len(blocks) <= self.max_blocks and all(
-            len(b["text"]["text"]) <= self.max_section_chars
-            for b in blocks
-            if b["type"] == "section"
+        return (
+            len(blocks) <= self.max_blocks
+            and all(
+                len(b["text"]["text"]) <= self.max_section_chars
+                for b in blocks
+                if b["type"] == "section"
+            )
+            and sum(slack_text_chars(b) for b in blocks) <= self.max_total_chars
         )
+
+
+def slack_text_chars(block: Mapping[str, Any]) -> int:
+    """The characters of text a Block Kit block carries, at any depth (what Slack sums
+    for msg_blocks_too_long)."""
+    total = 0
+    for key, value in block.items():
+        if key in ("text", "alt_text") and isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, Mapping):
+            total += slack_text_chars(value)
+        elif isinstance(value, list):
+            total += sum(slack_text_chars(v) for v in value if isinstance(v, Mapping))
+    return total
 
 
 def _slack_section(text: str) -> dict[str, Any]:
@@ -647,31 +684,3 @@ def channels_for(settings: Settings, shop_id: str) -> list[ChannelSettings]:
         for c in settings.alerts.channels
         if (c.shops is None or shop_id in c.shops) and (named is None or c.name in named)
     ]
-
-
-def send_test_message(
-    settings: Settings,
-    channel_name: str,
-    *,
-    session: Any = None,
-    clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], None] | None = None,
-    day: date | None = None,
-):
-    """Send a sample digest (marked as a test) straight to one channel, bypassing the outbox.
-
-    Returns the `DeliveryOutcome` of the last part sent (ok, attempts, error). Raises
-    UnknownChannelError for a name that is not configured.
-    """
-    from returnwatch.alerts.sender import Deliverer  # sender imports this module
-
-    config = channel_settings(settings, channel_name)
-    channel = make_channel(config)
-    digest = sample_digest(settings, config, day or date.fromtimestamp((clock or time.time)()))
-    deliverer = Deliverer(settings.alerts, session=session, clock=clock, sleep=sleep)
-    outcome = None
-    for message in channel.render(digest, dedup_key="test"):
-        outcome = deliverer.deliver(channel, message.payload)
-        if not outcome.ok:
-            break
-    return outcome

@@ -1,4 +1,5 @@
-"""Telling every channel that the nightly run failed, so silence always means "all fine".
+"""Telling every channel that the nightly run failed, so silence always means "all fine";
+and that the 抖店 API's authorisation is about to run out, while there is time to act.
 
 Best effort by design: this runs while something is already broken. When the warehouse is
 usable, the notice goes through the outbox (recorded, deduplicated per night and failure,
@@ -88,3 +89,43 @@ def _via_outbox(settings, shop_id, day, what_failed, what_to_do, con, session, c
     finally:
         if own:
             con.close()
+
+
+def notify_token_health(
+    settings: Settings,
+    shop_id: str,
+    *,
+    day: date | None = None,
+    now: float | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    session: requests.Session | None = None,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+) -> SendSummary | None:
+    """Tell the shop's channels when the 抖店 API's refresh token ends within three days
+    (or has ended): after that, only a person authorising the app again in the 抖店
+    backend can restart the pulls, so the notice says so, while there is time.
+
+    Goes the failure notice's way (outbox, once per night and wording: a notice a day
+    while it lasts); returns None when nothing needs saying. The lifecycle's data-health
+    notice can take the same `token_health(...)` (code `token_expiring`) instead.
+    """
+    from returnwatch.sources.doudian_api import api_configured, token_health
+
+    if not api_configured(settings):
+        return None
+    health = token_health(settings, now=now)
+    if not health.needs_action:
+        return None
+    log.warning("抖店 API token: %s", health.what_failed)
+    return notify_failure(
+        settings,
+        shop_id,
+        health.what_failed,
+        health.what_to_do,
+        day=day,
+        con=con,
+        session=session,
+        clock=clock,
+        sleep=sleep,
+    )

@@ -515,7 +515,8 @@ def alerts_test(
     channel: Annotated[str, typer.Argument(help="A channel name from [[alerts.channels]].")],
 ) -> None:
     """Send a sample digest to one channel, to check its URL, secret and keyword settings."""
-    from returnwatch.alerts.channels import UnknownChannelError, send_test_message
+    from returnwatch.alerts.channels import UnknownChannelError
+    from returnwatch.alerts.sender import send_test_message
 
     try:
         outcome = send_test_message(_settings(), channel)

@@ -276,14 +276,26 @@ class ApiSourceSettings(Section):
     """`[source.api]`: the 抖店 Open Platform; off unless `app_key` is set.
 
     docs/api-source.md says where each credential comes from and how the pulls use the
-    numbers below. app_secret and access_token are secrets (shown as `**********`); each
-    may also be written "prefect-secret:<block name>" to read a Prefect Secret block.
+    numbers below. app_secret, access_token and refresh_token are secrets (shown as
+    `**********`); each may also be written "prefect-secret:<block name>" to read a Prefect
+    Secret block.
     """
 
     base_url: str = "https://openapi-fxg.jinritemai.com"
     app_key: str | None = None
     app_secret: SecretStr | None = None
     access_token: SecretStr | None = None
+    # The refresh token received with the access token (14 days, single use): with it an
+    # expired access token is renewed by the pull itself (token.refresh) and the new pair
+    # kept in token_file. Secret; may be "prefect-secret:<block name>" too.
+    refresh_token: SecretStr | None = None
+    # A self-use app (自用型) names its 抖店 shop id (店铺ID) here instead: the pull creates
+    # its own access token (token.create, grant_type authorization_self).
+    self_use_shop_id: str | None = None
+    # Where a renewed token pair is kept between runs (never printed or logged; mode 0600);
+    # default <warehouse folder>/doudian_token.json. It takes precedence over the
+    # configured tokens until those change.
+    token_file: Path | None = None
     # The warehouse shop the pulled rows belong to; None: the top-level shop_id.
     shop_id: str | None = None
     # The nightly pull re-reads records updated this many hours before the watermark:

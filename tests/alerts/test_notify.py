@@ -55,3 +55,51 @@ def test_without_a_usable_warehouse_the_notice_goes_directly(
 
     assert (summary.sent, summary.failed) == (2, 0)
     assert len(receiver.accepted()) == 2
+
+
+def test_a_refresh_token_near_its_end_notifies_once_a_day_saying_what_to_do(
+    con, kit, receiver, settings, clock
+):
+    from returnwatch.alerts import notify_token_health
+    from returnwatch.settings import ApiSourceSettings, SourceSettings
+    from returnwatch.sources.doudian_api.client import resolve_credentials
+    from returnwatch.sources.doudian_api.tokens import (
+        TokenPair,
+        TokenStore,
+        configured_fingerprint,
+        token_file,
+    )
+
+    api = ApiSourceSettings(
+        app_key="7000000000000000001", app_secret="s3cret-app", refresh_token="r1"
+    )
+    configured = wecom_only(kit, receiver, settings).model_copy(
+        update={"source": SourceSettings(api=api)}
+    )
+    credentials = resolve_credentials(api)
+    renewed = clock() - 11.5 * 86_400  # 14-day refresh token: 2.5 days left
+    TokenStore(token_file(configured), api.app_key, configured_fingerprint(credentials)).save(
+        TokenPair("access-x1", "refresh-x1", renewed + 7 * 86_400, renewed + 14 * 86_400, renewed)
+    )
+    args = {"day": kit.NIGHT, "now": clock(), "con": con, "clock": clock, "sleep": clock.sleep}
+
+    first = notify_token_health(configured, kit.SHOP, **args)
+    again = notify_token_health(configured, kit.SHOP, **args)
+    quiet = notify_token_health(configured, kit.SHOP, **{**args, "now": renewed + 86_400})
+
+    assert (first.sent, again.sent, quiet) == (2, 0, None)
+    content = receiver.accepted("/wecom")[0].json["markdown"]["content"]
+    assert "抖店 API 授权即将过期：refresh token 还剩 2 天" in content
+    assert (
+        "请在抖店后台重新授权应用" in content
+        and "RETURNWATCH_SOURCE__API__REFRESH_TOKEN" in content
+    )
+    for token in ("access-x1", "refresh-x1", "r1\n", "s3cret-app"):
+        assert token not in content
+
+
+def test_no_token_notice_without_the_api_source(con, kit, receiver, settings, clock):
+    from returnwatch.alerts import notify_token_health
+
+    assert notify_token_health(wecom_only(kit, receiver, settings), kit.SHOP, con=con) is None
+    assert receiver.received == []
