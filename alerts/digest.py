@@ -32,7 +32,7 @@ from returnwatch.slices import parse_slice_id, slice_id, slice_label
 from returnwatch.transforms.calendar import EventContext, against_event, event_on
 from returnwatch.transforms.incidents import Slice, slice_matches
 from returnwatch.warehouse.calendar import event_lift
-from returnwatch.warehouse.health import Finding, night_health
+from returnwatch.warehouse.health import Finding, TokenState, night_health
 from returnwatch.warehouse.incidents import Resolved, resolved_on
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -227,9 +227,26 @@ def load_night(
         _headline(con, shop_id, day),
         tuple(anomalies),
         resolved=tuple(resolved_on(con, shop_id, day)) if lifecycle else (),
-        health=tuple(night_health(con, settings, shop_id, day)),
+        health=tuple(night_health(con, settings, shop_id, day, token=api_token(settings, shop_id))),
         event=event.name if event else None,
     )
+
+
+def api_token(settings: Settings, shop_id: str, *, now: float | None = None) -> TokenState | None:
+    """The 抖店 API token's state for the night's data health (code `token_expiring`), read
+    from the token file the API source keeps (sources/doudian_api/tokens.py). None without
+    an API source, for a shop its credentials do not belong to, and before the first
+    renewal (a configured token's age is not known)."""
+    from returnwatch.sources.doudian_api import api_configured, token_health
+
+    owner = settings.source.api.shop_id
+    if not api_configured(settings) or (owner is not None and owner != shop_id):
+        return None
+    health = token_health(settings, now=now)
+    if health.refresh_expires_at is None:
+        return None
+    expires = health.refresh_expires_at.replace(tzinfo=None)
+    return TokenState(expires, health.what_failed if health.status == "expired" else None)
 
 
 def _anomaly_columns(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -173,12 +173,9 @@ def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -
         return "not pulled: set [source.api] shop_id to the shop its credentials belong to"
     if owner is not None and owner != shop_id:
         return None  # the API credentials belong to another shop
-    summary = str(pull_updates(con, settings, shop_id=shop_id))
-    from returnwatch.alerts import notify_token_health
-
-    # Three days before the refresh token ends, the chat is told to authorise again.
-    notify_token_health(settings, shop_id, con=con)
-    return summary
+    # Three days before the refresh token ends, the night's data health says to authorise
+    # again (alerts.digest.api_token, code token_expiring).
+    return str(pull_updates(con, settings, shop_id=shop_id))
 
 
 def scan_inbox(settings: Settings, *, now: float | None = None) -> inbox_files.InboxScan:

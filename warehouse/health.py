@@ -39,8 +39,11 @@ def night_health(
     night: date,
     *,
     now: datetime | None = None,
+    token: TokenState | None = None,
 ) -> list[Finding]:
-    """Every data-health finding of one shop-night, in a fixed order."""
+    """Every data-health finding of one shop-night, in a fixed order. `token` is the 抖店
+    API token's state, read by the caller from the token file the API source keeps
+    (sources/doudian_api/tokens.py sits above this layer)."""
     other_shops = _shop_without_data(con, shop_id)
     if other_shops is not None:
         return [Finding("shop_without_data", {"other_shops": other_shops})]
@@ -50,7 +53,7 @@ def night_health(
         *_files_refused(con, shop_id, since),
         *_quarantine(con, settings, shop_id, since),
         *_unknown_values(con, shop_id, since),
-        *_token(con, settings, shop_id, now or datetime.now()),
+        *_token(token, settings, now or datetime.now()),
     ]
     return findings
 
@@ -256,43 +259,11 @@ def _unknown_values(con: duckdb.DuckDBPyConnection, shop_id: str, since: datetim
 
 @dataclass(frozen=True)
 class TokenState:
-    expires_at: datetime | None  # the soonest of the access and refresh tokens' expiries
+    expires_at: datetime | None  # when the refresh token ends: no renewal after it
     refresh_error: str | None  # the last refresh's error, if it failed
 
 
-def token_state(con: duckdb.DuckDBPyConnection, shop_id: str) -> TokenState | None:
-    """The 抖店 token pair's state (api helper, migration 0011); None when the warehouse
-    keeps no token state. The one place that knows where it is kept: a table whose name
-    holds "token", its `*expires_at` columns and an `*error*` column, this shop's row
-    when it has a shop_id, else its newest row."""
-    for table in _tables_like(con, "token"):
-        columns = _columns(con, table)
-        expiries = sorted(c for c in columns if c.endswith("expires_at"))
-        errors = sorted(c for c in columns if "error" in c)
-        if not expiries and not errors:
-            continue
-        where = "WHERE shop_id = ?" if "shop_id" in columns else ""
-        order = next(
-            (c for c in ("updated_at", "refreshed_at", "created_at") if c in columns), None
-        )
-        soonest = (
-            f"least({', '.join(f'CAST({c} AS TIMESTAMP)' for c in expiries)})"
-            if expiries
-            else "NULL"
-        )
-        error = f"CAST({errors[0]} AS VARCHAR)" if errors else "NULL"
-        query = f'SELECT {soonest}, {error} FROM "{table}" {where}'
-        if order:
-            query += f" ORDER BY {order} DESC"
-        row = con.execute(query + " LIMIT 1", [shop_id] if where else []).fetchone()
-        if row is None:
-            return None
-        return TokenState(row[0], row[1] or None)
-    return None
-
-
-def _token(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, now: datetime):
-    state = token_state(con, shop_id)
+def _token(state: TokenState | None, settings: Settings, now: datetime):
     if state is None:
         return []
     soon = now + timedelta(days=settings.alerts.token_warning_days)

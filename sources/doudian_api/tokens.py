@@ -16,9 +16,8 @@ the next night starts from a spent refresh token:
   precedence over the configured tokens until those change: the file keeps a keyed hash
   (HMAC with the app secret) of the configured values it was derived from, and a
   different hash means someone authorised again and configured a new token.
-- `token_health` says how long the refresh token has left, for the chat notice three
-  days before it expires (`alerts.notify.notify_token_health`) and the data-health code
-  `token_expiring`.
+- `token_health` says how long the refresh token has left, for the night's data-health
+  line three days before it expires (code `token_expiring`, `alerts.digest.api_token`).
 
 No token is ever printed, logged or put in a message: `TokenPair` and `TokenKeeper`
 mask them in their repr, and every token is registered with the project's scrubber.

@@ -12,7 +12,7 @@ from returnwatch.alerts.digest import health_message
 from returnwatch.alerts.outbox import enqueue_digests
 from returnwatch.alerts.sender import send_pending
 from returnwatch.settings import ChannelSettings
-from returnwatch.warehouse.health import night_health, token_state, unknown_values_since
+from returnwatch.warehouse.health import TokenState, night_health, unknown_values_since
 
 NOW = datetime(2026, 8, 15, 7, 0)
 
@@ -179,27 +179,61 @@ def test_unknown_values_in_their_own_table(con, kit):
 
 def test_token_expiring_or_refresh_failed(con, kit, settings):
     some_orders(con, kit, kit.SHOP)
-    assert token_state(con, kit.SHOP) is None  # no API token state kept: skipped
-    con.execute(
-        "CREATE TABLE api_tokens (shop_id VARCHAR, access_token_expires_at TIMESTAMP, "
-        "refresh_token_expires_at TIMESTAMP, last_refresh_error VARCHAR, updated_at TIMESTAMP)"
-    )
-    con.execute(
-        "INSERT INTO api_tokens VALUES (?, ?, ?, NULL, ?)",
-        [kit.SHOP, NOW + timedelta(days=6), NOW + timedelta(days=2), NOW],
-    )
-    [finding] = night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW)
+    assert codes(con, settings, kit) == []  # no API token state: skipped
+    soon = TokenState(NOW + timedelta(days=2), None)
+    [finding] = night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW, token=soon)
     assert finding.code == "token_expiring"
     assert "抖店 API 授权将于 2026-08-17 07:00:00 到期" in health_message(
         "zh", finding, kit.SHOP, kit.NIGHT
     )
-    con.execute("UPDATE api_tokens SET refresh_token_expires_at = ?", [NOW + timedelta(days=9)])
-    assert codes(con, settings, kit) == []
-    con.execute("UPDATE api_tokens SET last_refresh_error = 'isv.refresh-token-expired'")
-    [finding] = night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW)
+    later = TokenState(NOW + timedelta(days=9), None)
+    assert night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW, token=later) == []
+    failed = TokenState(NOW - timedelta(days=1), "isv.refresh-token-expired")
+    [finding] = night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW, token=failed)
     assert "Refreshing the 抖店 API token failed: isv.refresh-token-expired" in health_message(
         "en", finding, kit.SHOP, kit.NIGHT
     )
+
+
+def test_the_token_file_of_the_api_source_feeds_the_token_line(con, kit, settings, clock):
+    """The state comes from the token file the pull keeps (sources/doudian_api/tokens.py):
+    2.5 days left of a 14-day refresh token gives a line; secrets never reach it."""
+    from returnwatch.alerts.digest import api_token
+    from returnwatch.settings import ApiSourceSettings, SourceSettings
+    from returnwatch.sources.doudian_api.credentials import resolve_credentials
+    from returnwatch.sources.doudian_api.tokens import (
+        TokenPair,
+        TokenStore,
+        configured_fingerprint,
+        token_file,
+    )
+
+    api = ApiSourceSettings(
+        app_key="7000000000000000001", app_secret="s3cret-app", refresh_token="r1"
+    )
+    configured = settings.model_copy(update={"source": SourceSettings(api=api)})
+    assert api_token(settings, kit.SHOP) is None  # no API source
+    assert api_token(configured, kit.SHOP, now=clock()) is None  # no renewal stored yet
+    credentials = resolve_credentials(api)
+    renewed = clock() - 11.5 * 86_400
+    TokenStore(token_file(configured), api.app_key, configured_fingerprint(credentials)).save(
+        TokenPair("access-x1", "refresh-x1", renewed + 7 * 86_400, renewed + 14 * 86_400, renewed)
+    )
+    state = api_token(configured, kit.SHOP, now=clock())
+    now = datetime.fromtimestamp(clock())
+    assert state is not None and state.refresh_error is None
+    assert timedelta(days=2.4) < state.expires_at - now < timedelta(days=2.6)
+    some_orders(con, kit, kit.SHOP)
+    [finding] = night_health(con, configured, kit.SHOP, kit.NIGHT, now=now, token=state)
+    assert finding.code == "token_expiring"
+    text = health_message("zh", finding, kit.SHOP, kit.NIGHT)
+    assert "重新授权" in text
+    for secret in ("access-x1", "refresh-x1", "s3cret-app"):
+        assert secret not in text
+    other = configured.model_copy(
+        update={"source": SourceSettings(api=api.model_copy(update={"shop_id": "another-shop"}))}
+    )
+    assert api_token(other, kit.SHOP, now=clock()) is None  # the credentials are another shop's
 
 
 def test_shop_without_data_names_the_shops_the_warehouse_holds(con, kit, receiver, generic, clock):
