@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from returnwatch.transforms.profiles import (
+    NO_VALUE,
+    PLACEHOLDERS,
     TABLE_FIELDS,
     TABLE_KEYS,
     Field,
@@ -31,6 +33,7 @@ from returnwatch.transforms.rules import (
     NUMBER_REGEX,
     RULES,
     TIMESTAMP_FORMAT,
+    re2,
     rule_columns,
     unique_count_column,
 )
@@ -185,16 +188,50 @@ def _secret_normalized(value: str) -> str:
 _PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
 _PLAIN_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
+# Whitespace as the rules (and GX, in Python) understand it: every character Python's
+# str.isspace() accepts, newlines, CR, NBSP and the full-width U+3000 among them. Excel
+# cells typed with Alt+Enter end in a newline; Chinese text is padded with U+3000.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_WIDE_WHITESPACE = tuple(ord(c) for c in WHITESPACE if ord(c) > 32)
+_PLACEHOLDER_FIRSTS = tuple(sorted({ord(p[0]) for p in PLACEHOLDERS}))
+
+
+def _trim(src: str) -> str:
+    """trim() of every whitespace character, not only spaces (on the full path only)."""
+    return f"trim({src}, {lit(WHITESPACE)})"
+
+
+def _placeholder(value: str) -> str:
+    return f"{value} IN ({', '.join(lit(p) for p in PLACEHOLDERS)})"
+
+
+def _no_placeholder(value: str) -> str:
+    """NULL for an empty value or a placeholder (`-`, `--`, `/`, `无`), else the value."""
+    return f"CASE WHEN {_placeholder(value)} THEN NULL ELSE nullif({value}, '') END"
+
+
+def _edges(src: str, firsts: tuple[int, ...] = ()) -> str:
+    """True when the first or last character is whitespace (or the first is in `firsts`).
+
+    Two ord() calls: a prefix/suffix test per whitespace character cost twice as much per
+    value, a regex four times.
+    """
+    first = ", ".join(str(c) for c in sorted({*_WIDE_WHITESPACE, *firsts}))
+    last = ", ".join(str(c) for c in _WIDE_WHITESPACE)
+    return (
+        f"(least(ord({src}), ord(({src})[-1])) <= 32 OR ord({src}) IN ({first}) "
+        f"OR ord(({src})[-1]) IN ({last}))"
+    )
+
 
 def _untrimmed(src: str) -> str:
-    # prefix()/suffix(), not starts_with()/ends_with(): half the cost in DuckDB 2.0 (the
-    # tests run on every text and id column, 0.25 → 0.13 s per 10M values).
-    return f"(contains({src}, chr(9)) OR prefix({src}, ' ') OR suffix({src}, ' '))"
+    # A tab anywhere (it becomes a space), whitespace at either end, or what may be a
+    # placeholder: the full cleaning decides.
+    return f"(contains({src}, chr(9)) OR {_edges(src, _PLACEHOLDER_FIRSTS)})"
 
 
 def _clean_text_full(src: str) -> str:
-    # trim() with a character list costs twice plain trim(); tabs become spaces first.
-    return f"nullif(trim(replace({src}, chr(9), ' ')), '')"
+    return _no_placeholder(_trim(f"replace({src}, chr(9), ' ')"))
 
 
 def _cleaner(test: str, full: str, fast: str, plain: bool, dirty: str | None) -> str:
@@ -213,14 +250,15 @@ def _clean_text(src: str, plain: bool = False, dirty: str | None = None) -> str:
 def _clean_id_full(src: str) -> str:
     # Leading tabs (抖店's guard against Excel), then the rarer apostrophe and ="…" wrappers,
     # behind a cheap first-character test: a regex on every id cost 0.5 s per million.
-    v = f"trim(replace({src}, chr(9), ''))"
+    v = _trim(f"replace({src}, chr(9), '')")
     wrapped = f"left({v}, 1) IN ('=', '''')"
     unwrapped = f"regexp_replace({v}, '^=?\"?''?|\"$', '', 'g')"
-    return f"nullif(trim(CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END), '')"
+    return _no_placeholder(_trim(f"CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END"))
 
 
 def _dirty_id(src: str) -> str:
-    return f"({_untrimmed(src)} OR prefix({src}, '=') OR prefix({src}, ''''))"
+    firsts = (ord("="), ord("'"), *_PLACEHOLDER_FIRSTS)
+    return f"(contains({src}, chr(9)) OR {_edges(src, firsts)})"
 
 
 def _clean_id(src: str, plain: bool = False, dirty: str | None = None) -> str:
@@ -228,7 +266,10 @@ def _clean_id(src: str, plain: bool = False, dirty: str | None = None) -> str:
 
 
 def _clean_number_full(src: str) -> str:
-    return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
+    # Currency signs, thousands separators, 元 and whitespace go wherever they are; what is
+    # left of a placeholder is NULL.
+    stripped = f"regexp_replace({_trim(src)}, '[¥￥,，\\s\\x{{a0}}\\x{{3000}}元]', '', 'g')"
+    return _no_placeholder(stripped)
 
 
 def _dirty_number(src: str) -> str:
@@ -248,9 +289,10 @@ def _clean_timestamp(src: str, plain: bool = False, dirty: str | None = None) ->
 
 
 def _clean_timestamp_full(src: str) -> str:
-    t = f"regexp_replace(replace(replace(trim({src}), '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
+    trimmed = _trim(src)
+    t = f"regexp_replace(replace(replace({trimmed}, '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
     return (
-        f"CASE WHEN {t} = '' THEN NULL "
+        f"CASE WHEN {t} = '' OR {_placeholder(trimmed)} THEN NULL "
         f"WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}$') THEN {t} || ' 00:00:00' "
         f"WHEN regexp_matches({t}, ' [0-9]{{1,2}}:[0-9]{{2}}$') THEN {t} || ':00' "
         f"ELSE {t} END"
@@ -340,10 +382,43 @@ def _enum(f: Field, src: str, plain: bool = False, dirty: str | None = None) -> 
     text = _clean_text(src, plain, dirty)
     whens = [f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.value_map.items()]
     fallback = [f"WHEN contains({text}, {lit(k)}) THEN {lit(v)}" for k, v in f.fallback]
-    otherwise = lit(f.otherwise) if f.otherwise is not None else text
+    if f.otherwise is None:
+        otherwise = text
+    else:
+        otherwise = lit(f.otherwise) if f.otherwise != NO_VALUE else "NULL::VARCHAR"
     inner = f"CASE {' '.join(fallback)} ELSE {otherwise} END" if fallback else otherwise
     mapped = f"CASE {text} {' '.join(whens)} ELSE {inner} END" if whens else inner
     return f"CASE WHEN {text} IS NULL THEN NULL ELSE {mapped} END"
+
+
+UNKNOWN_PREFIX = "_unknown__"
+
+
+def label_column(profile: Profile, name: str) -> str:
+    """The staged column holding field `name`'s cleaned label as the file wrote it."""
+    return name + "_raw" if canonical_kind(profile.kind, name) == "enum" else name
+
+
+def unknown_label_sql(f: Field, label: str) -> str:
+    """The label in `label` (a cleaned label column) when returnwatch does not recognise
+    it, else NULL; the same decision as `profiles.classify`."""
+    known = [f"{label} IN ({', '.join(lit(k) for k in f.value_map)})"] if f.value_map else []
+    if f.kind == "enum" and f.fallback_known:
+        known += [f"contains({label}, {lit(word)})" for word, _ in f.fallback]
+    if f.kind != "enum" and f.known:
+        known.append(f"{label} IN ({', '.join(lit(k) for k in f.known)})")
+    return f"CASE WHEN {' OR '.join([f'{label} IS NULL', *known])} THEN NULL ELSE {label} END"
+
+
+def unknown_columns(match: ProfileMatch) -> list[str]:
+    """`_unknown__<field>` for each watched field of the file (`Field.watched`): NULL where
+    the label is recognised, so counting the others is a cheap scan of mostly NULLs."""
+    profile = match.profile
+    return [
+        f"{unknown_label_sql(f, q(label_column(profile, f.name)))} AS {q(UNKNOWN_PREFIX + f.name)}"
+        for f in profile.fields
+        if f.watched and f.name in match.columns
+    ]
 
 
 def _scrub_phones(expr: str) -> str:
@@ -408,12 +483,12 @@ def typed_columns(profile: Profile) -> list[str]:
         text = q(name + "__text")
         if name == "quantity":
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, {lit(INTEGER_REGEX)}) "
+                f"CASE WHEN regexp_matches({text}, {lit(re2(INTEGER_REGEX))}) "
                 f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END AS {q(name)}"
             )
         else:
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, {lit(NUMBER_REGEX)}) "
+                f"CASE WHEN regexp_matches({text}, {lit(re2(NUMBER_REGEX))}) "
                 f"THEN try_cast({text} AS DECIMAL(18, 2)) END AS {q(name)}"
             )
     return exprs
@@ -502,6 +577,7 @@ def checked_sql(
         carried = "normalized.*"
         counted = ""
     dirty = f", {dirty_mask_sql(match)} AS _dirty" if dirty_mask else ""
+    unknowns = "".join(f",\n        {c}" for c in unknown_columns(match))
     tests = dirty_tests_sql(match) if dirty_mask else []
     tested_fields = frozenset(plain_candidates(match) if dirty_mask else [])
     tested = f"tested AS (SELECT *, {', '.join(tests)} FROM distinct_rows),\n" if tests else ""
@@ -524,7 +600,7 @@ final AS (
         * REPLACE (coalesce({q("shop_id")}, {lit(default_shop)}) AS {q("shop_id")}),
         CASE WHEN {any_broken}
              THEN list_filter([{violations}], lambda x: x IS NOT NULL)
-             ELSE []::VARCHAR[] END AS _violations
+             ELSE []::VARCHAR[] END AS _violations{unknowns}
     FROM typed
 )
 SELECT * EXCLUDE ({", ".join(src_cols)}),
@@ -592,11 +668,14 @@ def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> s
         raise ValueError(f"{match.profile.kind}: more than 32 rule columns for the null mask")
     nulls = " | ".join(f"(({q(c)} IS NULL)::UINTEGER << {i})" for i, c in enumerate(columns))
     secret = [f"{q(name)} AS _secret" for name in sorted(secret_fields(match))]
+    unknown = [q(UNKNOWN_PREFIX + f.name) for f in match.profile.fields
+               if f.watched and f.name in match.columns]  # fmt: skip
     columns_ = [
         f"hash({q(key)}) AS _kh",
         f"{nulls} AS _nulls",
         "_dirty",
         *secret,
+        *unknown,
         "_raw_row AS _raw",
         *([f"{q(key)} AS _key"] if keep_key else []),
     ]

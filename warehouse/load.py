@@ -20,6 +20,7 @@ import duckdb
 from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
 from returnwatch.transforms.rules import RULES
 from returnwatch.transforms.staging import lit, load_value_sql, q
+from returnwatch.transforms.unknown_values import UnknownValue
 from returnwatch.warehouse.connection import joins_as_written
 
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
@@ -65,7 +66,7 @@ class Staged:
     rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
     `missing` are the rules' null counts when staging counted them (else they are counted
     over `checked`, every checked row). `id_range`, when given, holds the lowest and
-    highest id of the file's rows.
+    highest id of the file's rows. `unknown` are the labels staging did not recognise.
     """
 
     rows_read: int
@@ -77,6 +78,7 @@ class Staged:
     missing: dict[str, int] | None = None
     checked: str | None = None
     id_range: tuple[str, str] | None = None
+    unknown: tuple[UnknownValue, ...] = ()
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
@@ -255,6 +257,7 @@ def load_checked(
             )
         """).fetchone()[0]
         _record_batch(con, counts, match, info, validation, shop)
+        _record_unknown_values(con, batch_id, shop, match.profile.kind, staged.unknown)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -372,3 +375,39 @@ def _record_batch(
             (now - info.started_at).total_seconds(),
         ],
     )
+
+
+def _record_unknown_values(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    shop_id: str | None,
+    kind: str,
+    unknown: tuple[UnknownValue, ...],
+) -> None:
+    if not unknown:
+        return
+    now = dt.datetime.now()
+    con.executemany(
+        "INSERT INTO load_unknown_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [batch_id, shop_id, kind, u.field, u.column, u.value, u.rows, u.mapped_to, now]
+            for u in unknown
+        ],
+    )
+
+
+def unknown_values_since(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime, shop_id: str | None = None
+) -> list[tuple[str, UnknownValue]]:
+    """Each unrecognised label loaded since `since` (a night's run start), with the file
+    it came from: what the night's data-health notice (for now the run summary) names."""
+    rows = con.execute(
+        """
+        SELECT b.file_name, u.field_name, u.column_name, u.label, u.row_count, u.mapped_to
+        FROM load_unknown_values AS u JOIN load_batches AS b USING (load_batch_id)
+        WHERE u.loaded_at >= ? AND (? IS NULL OR u.shop_id = ?)
+        ORDER BY u.load_batch_id, u.field_name, u.row_count DESC, u.label
+        """,
+        [since, shop_id, shop_id],
+    ).fetchall()
+    return [(r[0], UnknownValue(r[1], r[2], r[3], int(r[4]), r[5])) for r in rows]
