@@ -175,14 +175,14 @@ DOUDIAN_REFUND_TYPE_MAP = {
 
 # A 售后类型 not listed above is read by meaning, first match wins: a return of goods is
 # return_refund, unless the label says the goods stay with the buyer (仅退款 / 不退货 /
-# 无需退货); an exchange is exchange; a resend, repair or price protection is other;
-# what is left of a refund is refund_only.
+# 无需退货) or come back in exchange (换货); a resend, repair or price protection is
+# other; what is left of a refund is refund_only.
 DOUDIAN_REFUND_TYPE_WORDS = (
     ("仅退款", "refund_only"),
     ("不退货", "refund_only"),
     ("无需退货", "refund_only"),
-    ("退货", "return_refund"),
     ("换货", "exchange"),
+    ("退货", "return_refund"),
     ("补寄", "other"),
     ("维修", "other"),
     ("价保", "other"),

@@ -196,9 +196,12 @@ _WIDE_WHITESPACE = tuple(ord(c) for c in WHITESPACE if ord(c) > 32)
 _PLACEHOLDER_FIRSTS = tuple(sorted({ord(p[0]) for p in PLACEHOLDERS}))
 
 
-def _trim(src: str) -> str:
+def trim_sql(src: str) -> str:
     """trim() of every whitespace character, not only spaces (on the full path only)."""
     return f"trim({src}, {lit(WHITESPACE)})"
+
+
+_trim = trim_sql
 
 
 def _placeholder(value: str) -> str:

@@ -17,9 +17,9 @@ from typing import Any
 
 import duckdb
 
-from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
-from returnwatch.transforms.rules import RULES
-from returnwatch.transforms.staging import lit, load_value_sql, q
+from returnwatch.transforms.profiles import LOADED_FIELDS, PLACEHOLDERS, TABLE_KEYS, ProfileMatch
+from returnwatch.transforms.rules import RULES, Rule
+from returnwatch.transforms.staging import json_path, lit, load_value_sql, q, trim_sql
 from returnwatch.transforms.unknown_values import UnknownValue
 from returnwatch.warehouse.connection import joins_as_written
 
@@ -90,17 +90,33 @@ def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def _reason_sql(profile: Profile) -> tuple[str, str]:
-    """SQL for a quarantined row's readable reason and the column of its first broken rule."""
-    rules = RULES[profile.kind]
-    describe = " ".join(
-        f"WHEN {lit(r.name)} THEN {lit(r.description)} || coalesce(' (value: ' || "
-        f"{q(r.column)}::VARCHAR || ')', '')"
-        for r in rules
-    )
+def _reason_sql(match: ProfileMatch) -> tuple[str, str]:
+    """SQL for a quarantined row's readable reason and the column of its first broken rule.
+
+    A required value missing because the file wrote a placeholder (`-`, `无` …) says so:
+    `refund_id is missing (placeholder '-')`.
+    """
+    rules = RULES[match.profile.kind]
+    describe = " ".join(f"WHEN {lit(r.name)} THEN {_describe_sql(match, r)}" for r in rules)
     reason = f"array_to_string(list_transform(_violations, lambda v: CASE v {describe} END), '; ')"
     columns = " ".join(f"WHEN {lit(r.name)} THEN {lit(r.column.split('__')[0])}" for r in rules)
     return reason, f"CASE _violations[1] {columns} END"
+
+
+def _describe_sql(match: ProfileMatch, rule: Rule) -> str:
+    value = f"coalesce(' (value: ' || {q(rule.column)}::VARCHAR || ')', '')"
+    described = f"{lit(rule.description)} || {value}"
+    header = match.columns.get(rule.column)
+    if rule.expectation != "expect_column_values_to_not_be_null" or header is None:
+        return described
+    written = trim_sql(f"json_extract_string(_raw_row, {lit(json_path(header))})")
+    placeholders = ", ".join(lit(p) for p in PLACEHOLDERS)
+    quote = lit("'")
+    placeholder = f"' (placeholder ' || {quote} || {written} || {quote} || ')'"
+    return (
+        f"CASE WHEN {written} IN ({placeholders}) "
+        f"THEN {lit(rule.description)} || {placeholder} ELSE {described} END"
+    )
 
 
 def _mark_dirty_days(
@@ -217,7 +233,7 @@ def load_checked(
     kind = match.profile.kind
     target = TARGET_TABLES[kind]
     fields = LOADED_FIELDS[kind]
-    reason_sql, column_sql = _reason_sql(match.profile)
+    reason_sql, column_sql = _reason_sql(match)
     values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
     valid = f"SELECT {values} FROM {staged.valid}"
 
