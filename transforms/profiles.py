@@ -208,6 +208,7 @@ DOUDIAN_STATUS_MAP = {
     "换货待买家收货": "in_progress",
     "补寄待买家收货": "in_progress",
     "维修待买家收货": "in_progress",
+    "换货补寄维修待买家收货": "in_progress",
     "待买家处理": "in_progress",
     "待平台处理": "in_progress",
     "平台处理中": "in_progress",
@@ -218,6 +219,7 @@ DOUDIAN_STATUS_MAP = {
     "换货成功": "completed",
     "补寄成功": "completed",
     "维修成功": "completed",
+    "换货补寄维修成功": "completed",
     "售后关闭": "closed",
     "售后失败": "closed",
     "退款关闭": "closed",
@@ -245,9 +247,18 @@ DOUDIAN_STATUS_KEYWORDS = (
     ("待", "in_progress"),
 )
 
-# 仲裁状态: the API's arbitrate_status texts (the export writes the same words); loaded as
-# written, and any other label is named in the load's summary.
-DOUDIAN_ARBITRATION_LABELS = ("仲裁中", "客服同意", "客服拒绝", "待商家举证", "协商期", "仲裁完成")
+# 仲裁状态: the API's arbitrate_status words (the export writes the same); loaded as written,
+# and any other label is named in the load's summary.
+DOUDIAN_ARBITRATION_LABELS = (
+    "无仲裁记录",
+    "仲裁中",
+    "客服同意",
+    "客服拒绝",
+    "待商家举证",
+    "协商期",
+    "仲裁结束",
+    "仲裁完成",
+)
 
 DOUDIAN_ORDERS = Profile(
     name="doudian_orders",

@@ -89,8 +89,8 @@ SIGN_WORDS = ("签名", "signature")
 
 # --- enums: API codes -> the words of the 抖店 exports ----------------------------------
 
-# aftersale_type; the canonical refund_type follows DOUDIAN_REFUND_TYPE_MAP of the 售后
-# export profile, so a refund reads the same whichever way it arrived.
+# aftersale_type; the canonical refund_type follows the 售后 export profile's reading of
+# these words (profiles.classify), so a refund reads the same whichever way it arrived.
 AFTERSALE_TYPE_TEXT = {
     0: "退货退款",
     1: "已发货仅退款",
@@ -100,9 +100,12 @@ AFTERSALE_TYPE_TEXT = {
     7: "补寄",
     8: "维修",
 }
-# aftersale_status, used when text_part.aftersale_status_text is missing or unknown.
-# 28 售后失败 is what the backend and the 售后 export show as 售后关闭 (a refund that ended
-# without success: withdrawn, timed out, or refused for good).
+# aftersale_status, used when text_part.aftersale_status_text is missing or unknown; the
+# words are the SDK's (zsmhub/doudian-sdk api/afterSale_List, the standard_aftersale_status
+# filter of afterSale/List, Lesible/retrofit-doudian-sdk AfterSaleInfo.java). 13 and 14
+# cover 换货, 补寄 and 维修 alike. 28 售后失败 is a refund that ended without success
+# (withdrawn by the buyer, timed out, refused for good; the 售后 export shows 售后关闭):
+# both map to closed through the export profile's status table.
 AFTERSALE_STATUS_TEXT = {
     3: "换货待买家收货",
     6: "待商家同意",
@@ -110,19 +113,20 @@ AFTERSALE_STATUS_TEXT = {
     8: "待商家发货",
     11: "待商家二次同意",
     12: "售后成功",
+    13: "换货补寄维修待买家收货",
     14: "换货成功",
     27: "商家一次拒绝",
-    28: "售后关闭",
+    28: "售后失败",
     29: "商家二次拒绝",
 }
-# arbitrate_status; 0 (no arbitration) leaves the column empty, as the export does.
+# arbitrate_status; 0 (无仲裁记录) leaves the column empty, as the export does.
 ARBITRATE_STATUS_TEXT = {
     1: "仲裁中",
     2: "客服同意",
     3: "客服拒绝",
     4: "待商家举证",
     5: "协商期",
-    255: "仲裁完成",
+    255: "仲裁完成",  # the SDK calls 255 仲裁结束; the demo export writes 仲裁完成
 }
 # shop/sku order_status, used when order_status_desc is missing.
 ORDER_STATUS_TEXT = {
