@@ -164,14 +164,14 @@ def secret_fields(match: ProfileMatch) -> set[str]:
 
 def _secret_normalized_full(value: str) -> str:
     # Phones differ in spacing, dashes and a +86 prefix; the same buyer must hash alike.
-    cleaned = f"nullif(regexp_replace(trim({value}), '[\\s\\-\\t]', '', 'g'), '')"
+    cleaned = f"nullif(regexp_replace({value}, '[\\s\\-\\x{{a0}}\\x{{3000}}]', '', 'g'), '')"
     return f"regexp_replace({cleaned}, '^(\\+?86)(1[0-9]{{10}})$', '\\2')"
 
 
 def _secret_normalized(value: str) -> str:
     # Nearly every id needs none of that: nothing to strip, no +86/86 prefix to drop.
     clean = (
-        f"NOT regexp_matches({value}, '[\\s\\-+]') "
+        f"NOT regexp_matches({value}, '[\\s\\-+\\x{{a0}}\\x{{3000}}]') "
         f"AND NOT (length({value}) = 13 AND prefix({value}, '86'))"
     )
     return f"CASE WHEN {clean} THEN nullif({value}, '') ELSE {_secret_normalized_full(value)} END"
