@@ -268,7 +268,7 @@ DOUDIAN_ORDERS = Profile(
     fields=(
         Field("order_id", ("主订单编号", "订单编号", "订单号"), "id", required=True),
         Field("line_id", ("子订单编号", "子订单号"), "id", required=True),
-        Field("sku_id", ("商品ID", "商品id"), "id", required=True),
+        Field("sku_id", ("商品ID", "商品id", "商品编号"), "id", required=True),
         Field("product_name", ("选购商品", "商品名称", "商品标题")),
         Field("quantity", ("商品数量", "购买数量"), "int"),
         # 商品金额 is the unit price in the 抖店 export; other export versions and tools
