@@ -22,9 +22,9 @@ import duckdb
 
 from returnwatch.alerts.i18n import SEVERITY_ICONS, t
 from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.slices import parse_slice_id, slice_id, slice_label
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-MAX_NAME_CHARS = 24  # product names are long; a phone line is not
 
 DigestKind = Literal["digest", "all_clear", "failure"]
 
@@ -73,7 +73,7 @@ class Spike:
 
     @property
     def slice_id(self) -> str:
-        return f"{self.dimension}:{self.key}"
+        return slice_id(self.dimension, self.key)
 
 
 @dataclass(frozen=True)
@@ -341,20 +341,8 @@ def change(language: str, rate: float | None, baseline: float | None) -> str:
     return f"{(rate / baseline - 1) * 100:+.0f}%"
 
 
-def label(language: str, dimension: str, key: str, product_name: str | None = None) -> str:
-    """The slice named for a human: 'SKU 123456 · 加绒卫衣', '广东省', '全店'."""
-    if dimension == "sku" and product_name:
-        name = product_name.strip()
-        if len(name) > MAX_NAME_CHARS:
-            name = name[: MAX_NAME_CHARS - 1] + "…"
-        return t(language, "label.sku_named", key=key, name=name)
-    if dimension in ("sku", "region", "shop"):
-        return t(language, f"label.{dimension}", key=key)
-    return f"{dimension} {key}"
-
-
 def spike_label(language: str, spike: Spike) -> str:
-    return label(language, spike.dimension, spike.key, spike.product_name)
+    return slice_label(spike.dimension, spike.key, spike.product_name, language=language)
 
 
 def render(digest: Digest) -> Rendered:
@@ -452,8 +440,8 @@ def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
         )
         lines.append(t(lang, "spike.related", items=items))
     elif spike.explained_by:
-        dimension, _, key = spike.explained_by.partition(":")
-        lines.append(t(lang, "spike.explained_by", label=label(lang, dimension, key)))
+        cause = slice_label(*parse_slice_id(spike.explained_by), language=lang)
+        lines.append(t(lang, "spike.explained_by", label=cause))
     return tuple(lines)
 
 

@@ -34,14 +34,19 @@ def notify_failure(
     session: requests.Session | None = None,
     clock: Clock | None = None,
     sleep: Sleep | None = None,
+    use_outbox: bool = True,
 ) -> SendSummary:
     """Notify every channel of `shop_id` that the run for `day` (default today) failed.
 
     `con` is a warehouse connection to record the notice on (outside any transaction); by
-    default one is opened. Never raises: what could not be sent is in the summary.
+    default one is opened. `use_outbox=False` sends directly (the settings are broken and
+    name no warehouse that exists: none is created just to hold the notice). Never
+    raises: what could not be sent is in the summary.
     """
     day = day or date.today()
     try:
+        if not use_outbox:
+            raise LookupError("no warehouse to record the notice in")
         return _via_outbox(
             settings, shop_id, day, what_failed, what_to_do, con, session, clock, sleep
         )

@@ -48,10 +48,18 @@ from returnwatch.demo.shop import SyntheticShop, generate_shop
 from returnwatch.settings import Settings
 from returnwatch.transforms.detection import detect_days, detect_dirty
 from returnwatch.transforms.rates import date_range, refresh_rates
-from returnwatch.warehouse.connection import connect_memory
+from returnwatch.warehouse.migrate import migrate
 
 NESTED_SHARE = 0.30
+
 DETECTABLE_FWER = 0.01
+
+
+def memory_warehouse() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with the full schema: the detection work without file I/O."""
+    con = duckdb.connect(":memory:")
+    migrate(con)
+    return con
 
 
 @dataclass(frozen=True)
@@ -239,7 +247,7 @@ def perf(days: int, lines_per_day: int, skus: int) -> None:
     """
     settings = Settings()
     start = date(2025, 1, 1)
-    con = connect_memory()
+    con = memory_warehouse()
 
     def add_days(first_day: int, last_day: int) -> None:
         con.execute(
@@ -319,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         first_night = shop.start + timedelta(days=MIN_BASELINE_DAYS)
         nights = date_range(first_night, shop.end - timedelta(days=1))
-        con = connect_memory()
+        con = memory_warehouse()
         load_shop(con, shop, spec.seed)
         shares = None
         truth = None

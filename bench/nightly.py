@@ -53,7 +53,8 @@ def build(root: Path, history_days: int, per_day: int) -> dict[str, str]:
     from returnwatch.settings import Settings
     from returnwatch.transforms import rates
     from returnwatch.warehouse.connection import connect
-    from returnwatch.warehouse.publish import publish, working_path
+    from returnwatch.warehouse.disk import working_path
+    from returnwatch.warehouse.publish import publish
 
     env = {
         "RETURNWATCH_DB": str(root / "data" / "returnwatch.duckdb"),

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import duckdb
 
-DEFAULT_SOURCE = Path("/work/shared/data/online_retail.parquet")
+# The shared data sets sit beside the repository: ../shared from its root.
+DEFAULT_SOURCE = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail.parquet"
+)
 SHOP_ID = "online-retail"
 ORDER_HEADER = (
     "shop_id,order_id,line_id,sku_id,product_name,quantity,amount,paid_at,province,city,"

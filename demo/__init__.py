@@ -127,7 +127,7 @@ def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print)
     from returnwatch.demo.exports import write_doudian_exports
     from returnwatch.flows.backfill import run_backfill
     from returnwatch.flows.nightly import run_nightly
-    from returnwatch.ingest import import_paths
+    from returnwatch.sources.ingest import import_paths
     from returnwatch.warehouse.connection import connect
     from returnwatch.warehouse.publish import publish
 

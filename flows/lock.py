@@ -16,7 +16,7 @@ from pathlib import Path
 
 from returnwatch.flows.shops import safe_name
 from returnwatch.settings import Settings
-from returnwatch.warehouse.publish import working_path
+from returnwatch.warehouse.disk import working_path
 
 
 class RunInProgress(RuntimeError):

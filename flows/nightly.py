@@ -32,6 +32,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import deployment as runtime_deployment
 from prefect.runtime import flow_run as runtime_flow_run
 
+from returnwatch.errors import short_error
 from returnwatch.flows import steps, tasks
 from returnwatch.flows.lock import RunInProgress, shop_lock
 from returnwatch.flows.shops import (
@@ -42,7 +43,7 @@ from returnwatch.flows.shops import (
     use_settings,
 )
 from returnwatch.flows.steps import NightlySummary
-from returnwatch.settings import Settings
+from returnwatch.settings import ConfigError, Settings
 
 FLOW_NAME = "nightly"
 
@@ -74,7 +75,11 @@ def nightly(
     `fan_out` (set by the deployment): with several shops, submit one flow run per shop to
     this deployment's work pool instead of running them here, so workers share the shops.
     """
-    settings = current_settings()
+    try:
+        settings = current_settings()
+    except ConfigError as exc:
+        steps.notify_bad_settings(exc, date)
+        raise
     logger = get_run_logger()
     shops = [shop_id] if shop_id else settings.shop_ids()
     if len(shops) == 1:
@@ -235,6 +240,8 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
 
         stage = "publishing for analysts"
         summary.published = str(tasks.publish(settings, con))
+        # After the alerts and the publish: GX's import never delays either.
+        summary.data_docs = tasks.refresh_data_docs(con, settings)
         if errors:
             stage = "importing inbox files"
             raise RuntimeError("; ".join(errors))
@@ -247,7 +254,12 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
         logger.error(summary.message)
         hint = steps.WHAT_TO_DO.get(stage, "Check the run's log.").format(night=target)
         notice = notify_failure(
-            settings, shop_id, f"{stage}: {_short(exc)}", hint, day=target, con=con
+            settings,
+            shop_id,
+            f"{stage}: {short_error(exc, with_type=True)}",
+            hint,
+            day=target,
+            con=con,
         )
         logger.info("failure notice: %d sent, %d failed", notice.sent, notice.failed)
         _record_failure(con, run_id, shop_id, target, started_at, summary)
@@ -303,13 +315,8 @@ def _error_text(state: Any) -> str:
     try:
         state.result()
     except Exception as exc:
-        return _short(exc)
+        return short_error(exc, with_type=True)
     return state.message or "failed"
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def run_nightly(
@@ -343,5 +350,7 @@ def _summary_from_failure(state, shop, date, settings) -> NightlySummary:
         return failed.summary
     except Exception as exc:
         target = date or default_night(shop_settings(settings, shop))
-        return NightlySummary(shop, target, status="failed", message=_short(exc))
+        return NightlySummary(
+            shop, target, status="failed", message=short_error(exc, with_type=True)
+        )
     return NightlySummary(shop, date or default_night(settings), status="failed")

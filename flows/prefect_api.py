@@ -37,6 +37,40 @@ DEFAULT_STARTUP_TIMEOUT = 20.0
 # SubprocessASGIServer's exit code when the port was taken between choosing and binding.
 PORT_IN_USE_EXIT = 3
 
+# What Prefect's SubprocessASGIServer._run_uvicorn_command sets for its temporary server
+# (prefect 3.8): no UI, and `create_app` reads the two private PREFECT__SERVER_* variables
+# (with os.getenv, not through Prefect's settings) as "ephemeral: no background services"
+# and "the last app of the process". Private to Prefect, so they are kept here only;
+# tests/flows/test_prefect_api.py compares this launch with Prefect's own and fails, naming
+# what changed, when a Prefect upgrade moves them.
+SERVER_ENV = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+SERVER_APP = "prefect.server.api.server:create_app"
+
+
+def server_command(port: int, app_dir: Path) -> list[str]:
+    """The uvicorn command line SubprocessASGIServer runs, for `port`."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(app_dir),
+        "--factory",
+        SERVER_APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -70,36 +104,11 @@ class TemporaryServer:
         if spec is None or spec.origin is None:
             raise RuntimeError("prefect is not installed")
         self.port = _free_port()
-        env = {
-            **os.environ,
-            # what SubprocessASGIServer sets: no UI, ephemeral mode (no background
-            # services), the last app of the process
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-        }
+        env = {**os.environ, **SERVER_ENV}
         # a temporary server's usage report only costs a DNS lookup that fails offline
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                str(Path(spec.origin).parent.parent),
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
-            ],
-            env=env,
-        )
+        app_dir = Path(spec.origin).parent.parent  # the folder holding the prefect package
+        self.process = subprocess.Popen(server_command(self.port, app_dir), env=env)
         return self
 
     def wait(self, timeout: float | None = None) -> str | None:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import duckdb
 
-from returnwatch.settings import Settings
+from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
 from returnwatch.transforms import detection, rates
+from returnwatch.warehouse import data_docs
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class NightlySummary:
     # Labels the night's loads did not recognise (`night_unknown_values`), one line each.
     unknown_values: list[str] = field(default_factory=list)
     published: str | None = None
+    data_docs: str | None = None
     seconds: float = 0.0
     message: str = ""
 
@@ -136,6 +138,8 @@ class NightlySummary:
             parts.append("Not recognised: " + "; ".join(self.unknown_values) + ".")
         if self.published:
             parts.append(f"Published to {self.published}.")
+        if self.data_docs:
+            parts.append(f"Validation: {self.data_docs}.")
         if self.message:
             parts.append(self.message)
         parts.append(f"Took {self.seconds:.1f}s.")
@@ -155,15 +159,26 @@ def night_unknown_values(
 # -- sources ----------------------------------------------------------------------------
 
 
+class SourceUnavailable(RuntimeError):
+    """A configured source whose code cannot be loaded: the night fails (and says so)
+    rather than quietly running without it. Retrying cannot help, so the task does not."""
+
+
 def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
     """Pull updates from the 抖店 Open Platform when it is configured; a one-line summary.
 
-    Imported lazily: the API source is optional, and may not be installed at all.
+    Imported lazily. When `[source.api] app_key` switches the API on, a source that fails
+    to import fails the night loudly: swallowing the ImportError would turn the nightly
+    pull off unnoticed.
     """
     try:
         from returnwatch.sources.doudian_api import api_configured, pull_updates
-    except ImportError:
-        return None
+    except ImportError as exc:
+        if not settings.source.api.app_key:
+            return None
+        raise SourceUnavailable(
+            f"[source.api] is configured but the 抖店 API source cannot be loaded ({exc})"
+        ) from exc
     if not api_configured(settings):
         return None
     owner = settings.source.api.shop_id
@@ -196,7 +211,7 @@ def import_inbox_file(
     changed while it was read stays in the inbox: what was loaded was one consistent
     version (each load is one transaction), and the next run reads the newer bytes.
     """
-    from returnwatch.ingest import import_file
+    from returnwatch.sources.ingest import import_file
 
     inbox = Path(settings.inbox)
     result = import_file(con, settings, file.path, shop_id=shop_id)
@@ -208,6 +223,9 @@ def import_inbox_file(
         rows_quarantined=result.rows_quarantined,
         message=result.line(),
     )
+    if result.status == "loaded" and result.load_batch_id is not None:
+        page = data_docs.load_page(con, settings, result.load_batch_id)
+        outcome.message += f" — validation: {page}" if page else ""
     if not file.unchanged():
         outcome.status = "changed"
         outcome.message = f"{file.path.name} changed while it was read; left for the next run"
@@ -342,6 +360,21 @@ def detect_night(
     return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
 
 
+def refresh_data_docs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """Bring the GX Data Docs up to date with the loads; where they are, or None when
+    switched off. Cheap when no load happened since the last build (no GX import); else
+    GX's import (~4 s) and the new pages. Never fails the night: the docs are a view."""
+    if not settings.validation.nightly_docs:
+        return None
+    try:
+        result = data_docs.refresh(con, settings)
+    except Exception as exc:
+        log.warning("GX Data Docs not refreshed: %s: %s", type(exc).__name__, exc)
+        return f"GX Data Docs not refreshed ({type(exc).__name__}: {exc})"
+    log.info(result.line())
+    return str(result.index)
+
+
 def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):
     """Deliver what the outbox holds (this night's digests, and anything left pending)."""
     from returnwatch.alerts.sender import send_pending
@@ -425,7 +458,38 @@ def record_night(
 
 # -- failure hints ----------------------------------------------------------------------
 
+
+def notify_bad_settings(error: ConfigError, night: dt.date | None = None) -> None:
+    """Tell the chat that the nightly run cannot start because of its settings, with the
+    same lines the command prints. Best effort, never raises: the channels are those of
+    the config file that are valid on their own (`notice_settings`)."""
+    from returnwatch.alerts import notify_failure
+    from returnwatch.flows.shops import default_night
+
+    try:
+        settings = notice_settings()
+        if not settings.alerts.channels:
+            log.warning("settings unusable and no valid channel to tell: %s", error)
+            return
+        day = night or default_night(settings)
+        what = "reading the settings: " + "; ".join(error.problems)
+        todo = WHAT_TO_DO["reading the settings"].format(night=day)
+        from returnwatch.warehouse.publish import working_path
+
+        # Recorded in the outbox (deduplicated per night) only where a warehouse exists.
+        existing = Path(settings.db).exists() or working_path(settings).exists()
+        for shop_id in settings.shop_ids():
+            notify_failure(settings, shop_id, what, todo, day=day, use_outbox=existing)
+    except Exception as exc:  # already failing: never hide the settings error behind this
+        log.warning("could not notify the channels of the settings error: %s", exc)
+
+
 WHAT_TO_DO = {
+    "reading the settings": (
+        "Fix the setting named (in the config file or the RETURNWATCH_* variable), then "
+        "run `returnwatch run --date {night}`. Every returnwatch command prints the same "
+        "line until it is fixed."
+    ),
     "opening the warehouse": (
         "Another program may be writing the working file (a long import?), or the disk is "
         "full. Check the machine, then run `returnwatch run --date {night}`."

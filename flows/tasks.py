@@ -21,7 +21,24 @@ from returnwatch.settings import Settings
 from returnwatch.sources.inbox import InboxFile, InboxScan
 
 
-@task(name="pull-api", retries=2, retry_delay_seconds=[30, 120], cache_policy=NO_CACHE)
+def _worth_retrying(task, task_run, state) -> bool:
+    """Network trouble heals; a source that cannot even be imported does not."""
+    try:
+        state.result()
+    except steps.SourceUnavailable:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(
+    name="pull-api",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_worth_retrying,
+    cache_policy=NO_CACHE,
+)
 def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
     return steps.pull_api(con, settings, shop_id)
 
@@ -73,6 +90,11 @@ def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):
     # send_pending retries each message itself (backoff, Retry-After) and never raises for
     # a channel that is down: its rows stay pending for the next run.
     return steps.send_alerts(con, settings)
+
+
+@task(name="refresh-data-docs", cache_policy=NO_CACHE)
+def refresh_data_docs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    return steps.refresh_data_docs(con, settings)
 
 
 @task(name="publish", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)

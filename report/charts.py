@@ -22,6 +22,7 @@ from returnwatch.report import fmt
 from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
 from returnwatch.settings import ReportSettings
+from returnwatch.slices import slice_label
 
 # Colours: one accent per meaning, so a chart reads the same in every section.
 INK = "#1f2933"
@@ -165,7 +166,10 @@ def _mark_anomalies(ax, data: ReportData, frame: pd.DataFrame, x: np.ndarray) ->
         stack = labelled.get(i, 0)
         labelled[i] = stack + 1
         ax.annotate(
-            fmt.slice_label(row.dimension, row.key, row.product_name),
+            slice_label(
+                row.dimension, row.key, row.product_name,
+                key_chars=fmt.SLICE_KEY_CHARS, name_chars=fmt.SLICE_NAME_CHARS,
+            ),
             xy=(i, rates[i]), xytext=(i, top * (1.02 + 0.07 * stack)), fontsize=8, color=color,
             ha="center", arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.8},
         )  # fmt: skip

@@ -8,6 +8,10 @@ NA = "n/a"
 SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
 DIMENSION_LABELS = {"shop": "全店", "region": "地区", "sku": "SKU"}
 STATUS_LABELS = {"good": "健康", "bad": "需关注", "none": "—", "na": NA}
+# A slice in a chart or a table cell (`returnwatch.slices.slice_label`): SKU ids by their
+# last digits, product names cut short.
+SLICE_KEY_CHARS = 6
+SLICE_NAME_CHARS = 16
 
 
 def missing(value: object) -> bool:
@@ -61,13 +65,3 @@ def short(text: object, limit: int = 14) -> str:
     """A product name cut for an axis label."""
     text = "" if missing(text) else str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def slice_label(dimension: str, key: str, product_name: object = None) -> str:
-    """A slice named for a person: 全店, a province, or a SKU's product name."""
-    if dimension == "shop":
-        return "全店"
-    if dimension == "sku":
-        name = short(product_name, 16) if not missing(product_name) else ""
-        return f"SKU …{str(key)[-6:]} {name}".strip()
-    return str(key)

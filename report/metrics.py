@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 import duckdb
@@ -21,17 +19,13 @@ import pandas as pd
 
 from returnwatch.report.reasons import category_rules, reason_params
 from returnwatch.settings import ReportSettings, Settings
+from returnwatch.sql import read_sql
 from returnwatch.transforms.rates import RETURN_TYPES
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-@cache
-def read_sql(name: str) -> str:
-    """The text of `report/sql/<name>.sql`."""
-    return (resources.files("returnwatch.report") / "sql" / f"{name}.sql").read_text(
-        encoding="utf-8"
-    )
+SQL_PACKAGE = "returnwatch.report"  # the KPI queries are report/sql/*.sql
 
 
 # --------------------------------------------------------------------------------------
@@ -181,7 +175,7 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> di
 
 
 def _frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    return con.execute(read_sql(name), params).df()
+    return con.execute(read_sql(SQL_PACKAGE, name), params).df()
 
 
 def month_kpis(
@@ -189,7 +183,7 @@ def month_kpis(
 ) -> Kpis:
     row = _one(
         con,
-        read_sql("report_kpis"),
+        read_sql(SQL_PACKAGE, "report_kpis"),
         {
             "shop_id": shop_id,
             **period.params(),
@@ -209,7 +203,7 @@ def repurchase(
 ) -> Repurchase:
     row = _one(
         con,
-        read_sql("report_repurchase"),
+        read_sql(SQL_PACKAGE, "report_repurchase"),
         {
             "shop_id": shop_id,
             **period.params(),

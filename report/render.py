@@ -10,19 +10,24 @@ into chat. The page has no script and fetches nothing: it reads offline and prin
 from __future__ import annotations
 
 import base64
+import functools
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from returnwatch.report import charts, fmt, fonts
 from returnwatch.report.metrics import ReportData
 from returnwatch.report.reasons import class_order
-from returnwatch.report.template import REPORT_TEMPLATE
 from returnwatch.settings import Settings
+from returnwatch.slices import parse_slice_id, slice_label
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 # Chart name → builder. The names are the PNG suffixes and the template's image keys.
 CHARTS: dict[str, Callable[[ReportData, Settings], object]] = {
@@ -87,14 +92,12 @@ def page(
     images: dict[str, str],
 ) -> str:
     """The HTML of the report (images and font as given: empty in the draft)."""
-    from jinja2 import Environment
     from markupsafe import Markup
 
-    environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    template = environment.from_string(REPORT_TEMPLATE)
+    template = _template()
     through = data.kpis.data_through
     return template.render(
-        data=data,
+        data=replace(data, alerts=labelled_alerts(data.alerts)),
         report=settings.report,
         window_days=settings.detection.window_days,
         fmt=fmt,
@@ -115,6 +118,29 @@ def page(
         ALERT_KINDS=ALERT_KINDS,
         ALERT_STATUS=ALERT_STATUS,
     )
+
+
+# The page's template, shipped as package data (pyproject `[tool.setuptools.package-data]`).
+TEMPLATE_PACKAGE = "returnwatch.report"
+TEMPLATE_NAME = "report.html.j2"
+
+
+@functools.cache
+def _template() -> Template:
+    """The report's Jinja2 template, read from the installed package (wheel or editable).
+
+    Autoescaping is on for every value: product names and the buyer's own words are data,
+    never markup.
+    """
+    from jinja2 import Environment, PackageLoader
+
+    environment = Environment(
+        loader=PackageLoader(TEMPLATE_PACKAGE, "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template(TEMPLATE_NAME)
 
 
 # The embedded font's CSS name: one name for every report, whatever subset it carries.
@@ -158,7 +184,13 @@ def category_verdict(row) -> str:
 
 def anomaly_scope(row) -> str:
     """全店, 地区 · 广东省 or SKU …637136 name."""
-    label = fmt.slice_label(row.dimension, row.key, row.product_name)
+    label = slice_label(
+        row.dimension,
+        row.key,
+        row.product_name,
+        key_chars=fmt.SLICE_KEY_CHARS,
+        name_chars=fmt.SLICE_NAME_CHARS,
+    )
     return f"地区 · {label}" if row.dimension == "region" else label
 
 
@@ -170,11 +202,16 @@ def anomaly_links(row) -> str:
     return f"同时带动 {'、'.join(_slice_text(r) for r in related)}" if related else ""
 
 
+def labelled_alerts(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alert history with its slices named as everywhere else, not as stored ids."""
+    if alerts.empty or "slices" not in alerts:
+        return alerts
+    named = [[_slice_text(s) for s in ids] if ids is not None else [] for ids in alerts["slices"]]
+    return alerts.assign(slices=named)
+
+
 def _slice_text(slice_id: str) -> str:
-    dimension, _, key = str(slice_id).partition(":")
-    if dimension == "shop":
-        return "全店"
-    return f"SKU …{key[-6:]}" if dimension == "sku" else key
+    return slice_label(*parse_slice_id(slice_id), key_chars=fmt.SLICE_KEY_CHARS)
 
 
 def day_text(value: object) -> str:

@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,17 +21,40 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-console = Console()
-err_console = Console(stderr=True)
+# Soft wrapping: a line longer than the terminal is left to the terminal to fold, never
+# broken by rich at a fixed width ("loaded\n2,936" at 80 columns, and baked into a log).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_REFUSED = 2
 BIG_FILE_BYTES = 20 * 1024 * 1024
 
 
 def _settings():
-    from returnwatch.settings import load_settings
+    """The settings, or each problem with them on one line and exit 2."""
+    from returnwatch.settings import ConfigError, load_settings
 
-    return load_settings()
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _refuse(*exc.problems)
+
+
+def _refuse(*lines: str) -> NoReturn:
+    """Print why the command cannot run (one line per reason) and exit 2."""
+    for line in lines:
+        err_console.print(line, markup=False, highlight=False)
+    raise typer.Exit(EXIT_REFUSED)
+
+
+def _prefect_quiet() -> None:
+    """A Prefect server this command starts (the temporary one of `run`, `backfill` and
+    the demo) sends no usage report: offline it only logs "ERROR | ... Failed to send
+    telemetry". Set before Prefect is imported, so every server subprocess inherits it;
+    a value the user set wins."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @contextmanager
@@ -82,9 +105,10 @@ def import_(
     missing a required column, is refused whole and changes nothing.
     Exit code 0 when every file loaded (rows may be quarantined), 2 when any was refused.
     """
-    from returnwatch.ingest import import_file
     from returnwatch.sources.files import expand_paths
+    from returnwatch.sources.ingest import import_file
     from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.data_docs import docs_dir, load_page
 
     settings = _settings()
     con = connect(settings)
@@ -95,7 +119,11 @@ def import_(
             result = import_file(con, settings, path, shop_id=shop, progress=progress)
         results.append(result)
         style = {"loaded": "green", "skipped": "dim", "refused": "bold red"}[result.status]
-        console.print(result.line(), style=style, highlight=False, markup=False, soft_wrap=True)
+        line = result.line()
+        if result.status == "loaded" and result.load_batch_id is not None:
+            page = load_page(con, settings, result.load_batch_id)
+            line += f" — validation: {page}" if page else ""
+        console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
     if any(r.status == "loaded" for r in results):
         from returnwatch.warehouse.publish import publish
 
@@ -111,6 +139,12 @@ def import_(
         f"{len(refused)} refused — warehouse: {settings.db}",
         highlight=False,
     )
+    if loaded and not (docs_dir(settings) / "index.html").exists():
+        console.print(
+            "Validation pages are GX Data Docs: `returnwatch validation docs` builds them "
+            "(the nightly run keeps them up to date).",
+            highlight=False,
+        )
     if refused:
         raise typer.Exit(EXIT_REFUSED)
 
@@ -126,10 +160,27 @@ def detect(
     Recomputing a day replaces its rows. No chat message is sent.
     """
     from returnwatch.transforms.detection import run_detect
+    from returnwatch.warehouse.inventory import inventory
     from returnwatch.warehouse.publish import publish
 
     settings = _settings()
-    summary = run_detect(settings, _parse_day(start), _parse_day(end), shop_id=shop)
+    first, last = _parse_day(start, "--start"), _parse_day(end, "--end")
+    if last < first:
+        _refuse(f"--end {end} is before --start {start}")
+    held = inventory(settings)
+    if held.path is None:
+        _refuse(
+            f"db = {settings.db}: no warehouse there — import exports first "
+            "(`returnwatch import FILES`), or set db to the warehouse file"
+        )
+    if held.shops == []:
+        _refuse(
+            f"db = {settings.db}: the warehouse holds no order lines or refunds — import "
+            "exports first (`returnwatch import FILES`)"
+        )
+    if shop is not None and held.shops is not None and shop not in held.shops:
+        _refuse(f"--shop {shop}: not in the warehouse; its shops: {', '.join(held.shops)}")
+    summary = run_detect(settings, first, last, shop_id=shop)
     publish(settings)
     console.print(str(summary), highlight=False, markup=False)
 
@@ -163,11 +214,12 @@ def pull(
         )
         raise typer.Exit(EXIT_REFUSED)
     if (start is None) != (end is None):
-        raise typer.BadParameter("give both --start and --end, or neither")
+        _refuse("give both --start and --end, or neither")
+    days = (_parse_day(start, "--start"), _parse_day(end, "--end")) if start and end else None
     con = connect(settings)
     try:
-        if start and end:
-            summary = pull_range(con, settings, _parse_day(start), _parse_day(end), shop_id=shop)
+        if days:
+            summary = pull_range(con, settings, *days, shop_id=shop)
         else:
             summary = pull_updates(con, settings, shop_id=shop)
     except (TokenExpiredError, SignatureRejectedError, ApiNotConfigured) as exc:
@@ -199,14 +251,23 @@ def run(
     and prints a one-paragraph summary per shop. A failure notifies every channel.
     """
     from returnwatch.flows.prefect_api import early_server, use_server
+    from returnwatch.settings import ConfigError, load_settings
 
-    night = _parse_day(date) if date else None
+    night = _parse_day(date, "--date") if date else None
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        # The nightly job's own failure: the chat hears of it with the same lines.
+        from returnwatch.flows.steps import notify_bad_settings
+
+        notify_bad_settings(exc, night)
+        _refuse(*exc.problems)
+    _prefect_quiet()
     # Prefect's temporary server boots in its own process while this one imports Prefect
     # and the detector: the two biggest fixed costs of a run overlap instead of adding up.
     with early_server() as server:
         from returnwatch.flows.nightly import run_nightly
 
-        settings = _settings()
         with use_server(server):
             summaries = run_nightly(settings, date=night, shop_id=shop)
     for summary in summaries:
@@ -222,9 +283,12 @@ def backfill(
     shop: Annotated[str | None, typer.Option(help="One shop; default every shop.")] = None,
 ) -> None:
     """Recompute rates and anomalies for a range as a Prefect flow run; sends no message."""
+    first, last = _parse_day(start, "--start"), _parse_day(end, "--end")
+    settings = _settings()
+    _prefect_quiet()
     from returnwatch.flows.backfill import run_backfill
 
-    summary = run_backfill(_parse_day(start), _parse_day(end), shop, settings=_settings())
+    summary = run_backfill(first, last, shop, settings=settings)
     console.print(summary.paragraph(), highlight=False, markup=False)
 
 
@@ -264,6 +328,7 @@ def demo(
 
     # The flows' per-task log lines would bury the story the demo tells.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    _prefect_quiet()
     from returnwatch.demo import EXAMPLE_QUERIES, run_demo
 
     db = run_demo(
@@ -279,6 +344,16 @@ def demo(
         highlight=False,
     )
     console.print(EXAMPLE_QUERIES, markup=False, highlight=False)
+    from returnwatch.warehouse.data_docs import DEFAULT_DIR_NAME
+
+    docs = db.parent / DEFAULT_DIR_NAME / "index.html"
+    if docs.exists():
+        console.print(
+            f"\n7. Every load's validation (Great Expectations Data Docs): open {docs} in a "
+            "browser (docs/validation.md).",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -328,6 +403,30 @@ def validation_suite(
     from returnwatch.transforms.gx_suite import build_suite
 
     console.print_json(json.dumps(build_suite(kind).to_json_dict(), default=str))
+
+
+@validation_app.command("docs")
+def validation_docs(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder of the HTML site. Default: `[validation] docs_dir`."),
+    ] = None,
+) -> None:
+    """Build GX Data Docs: the expectation suites and every load's validation result as a
+    static HTML site (open its index.html), rendered by Great Expectations itself. The
+    nightly run keeps the default folder up to date; docs/validation.md explains the pages."""
+    import duckdb
+
+    from returnwatch.warehouse.data_docs import build_site
+
+    settings = _settings()
+    try:
+        result = build_site(settings, out)
+    except LookupError as exc:
+        _refuse(str(exc))
+    except duckdb.Error as exc:
+        _refuse(f"db = {settings.db}: cannot be read now ({exc}); try again later")
+    console.print(result.line(), highlight=False, markup=False)
 
 
 @validation_app.command("show")
@@ -399,7 +498,7 @@ def alerts_list(
     from returnwatch.warehouse.connection import connect
 
     con = connect(_settings())
-    records = list_alerts(con, _parse_day(day) if day else None)
+    records = list_alerts(con, _parse_day(day, "--day") if day else None)
     con.close()
     table = Table("id", "night", "shop", "channel", "part", "status", "tries", "title / error")
     for r in records:
@@ -421,8 +520,7 @@ def alerts_test(
     try:
         outcome = send_test_message(_settings(), channel)
     except UnknownChannelError as exc:
-        err_console.print(str(exc))
-        raise typer.Exit(2) from exc
+        _refuse(str(exc))
     if outcome is not None and outcome.ok:
         console.print(f"sample sent to {channel} ({outcome.attempts} attempt(s))")
         return
@@ -432,8 +530,14 @@ def alerts_test(
     raise typer.Exit(1)
 
 
-def _parse_day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
+def _parse_day(value: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value, or one line saying what is wrong with it and exit 2."""
+    try:
+        if len(value) != 10:
+            raise ValueError("expected 10 characters")
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        _refuse(f"{option} {value}: not a date — use YYYY-MM-DD ({exc})")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,16 +7,29 @@ the defaults below. Every setting has a default so the tool runs with no config 
 
 Secrets are `SecretStr`: pydantic prints them as `**********`, so a settings object can be
 logged without leaking a webhook URL or a key.
+
+Nothing wrong is silently ignored: an unknown key (in the file or as
+`RETURNWATCH_<SECTION>__<KEY>`), a value that is not allowed, a channel URL that is not
+one or a warehouse path that cannot be written makes `load_settings` raise `ConfigError`,
+one line per problem naming the file or variable, the key, the value (unless secret),
+what is allowed and, for a typo, the closest valid key.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import secrets
+import tempfile
+import tomllib
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,7 +42,15 @@ DEFAULT_CONFIG_FILE = Path("returnwatch.toml")
 PII_SECRET_FILE = ".returnwatch_pii_secret"
 
 
-class DetectionSettings(BaseModel):
+class Section(BaseModel):
+    """A config section: an unknown key is an error, never silently ignored (a typo such as
+    `lift_treshold` would otherwise leave the default in force). `describe_errors` turns
+    the error into one line naming the closest valid key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DetectionSettings(Section):
     """`[detection]`: the spike rule and what makes an alert worth a phone buzz.
 
     docs/detection.md defines every number below and how the default detector uses it.
@@ -77,7 +98,7 @@ class DetectionSettings(BaseModel):
     critical_extra_returns: float = Field(default=50.0, ge=0)
 
 
-class ChannelSettings(BaseModel):
+class ChannelSettings(Section):
     """One `[[alerts.channels]]` entry: where a digest goes and which slices it wants.
 
     `url` and `secret` are secrets: the WeCom and DingTalk URLs embed the bot's key. The
@@ -101,8 +122,20 @@ class ChannelSettings(BaseModel):
     # Overrides `[alerts] language` for this channel (e.g. an English Slack workspace).
     language: Literal["zh", "en"] | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr) -> SecretStr:
+        # Checked when the settings load, not when the first alert is sent. The message
+        # never repeats the value: a webhook URL embeds the bot's key.
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "must be the webhook's http:// or https:// URL, as the chat platform shows it"
+            )
+        return value
 
-class AlertSettings(BaseModel):
+
+class AlertSettings(Section):
     """`[alerts]`: language, quiet-night behaviour, delivery limits and the channels."""
 
     language: Literal["zh", "en"] = "zh"
@@ -131,7 +164,7 @@ class AlertSettings(BaseModel):
     channels: list[ChannelSettings] = Field(default_factory=list)
 
 
-class ApiSourceSettings(BaseModel):
+class ApiSourceSettings(Section):
     """`[source.api]`: the 抖店 Open Platform; off unless `app_key` is set.
 
     docs/api-source.md says where each credential comes from and how the pulls use the
@@ -169,11 +202,22 @@ class ApiSourceSettings(BaseModel):
     raw_dir: Path | None = None
 
 
-class SourceSettings(BaseModel):
+class ValidationSettings(Section):
+    """`[validation]`: the GX Data Docs site of the contract and of every load's result."""
+
+    # Where `returnwatch validation docs` and the nightly run write the HTML site; default
+    # `data_docs/` beside the published warehouse file (docs/validation.md, "Data Docs").
+    docs_dir: Path | None = None
+    # The nightly run refreshes the site after importing (GX is imported only when a load
+    # happened since the last build: about 4 s).
+    nightly_docs: bool = True
+
+
+class SourceSettings(Section):
     api: ApiSourceSettings = Field(default_factory=ApiSourceSettings)
 
 
-class ShopSettings(BaseModel):
+class ShopSettings(Section):
     """One `[[shops]]` entry, for an agency running several shops from one config.
 
     Unset fields fall back to the top-level settings, except `inbox`: with several shops
@@ -191,6 +235,11 @@ class ShopSettings(BaseModel):
     # `db`). Default: the shared `db`. Shops with their own files run in parallel on
     # several workers; shops sharing one file take turns writing it.
     db: Path | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return value if value is None else check_timezone(value)
 
 
 # The 售后原因 labels of the 抖店 export (and the synthetic shop), mapped to the report's
@@ -238,7 +287,7 @@ DEFAULT_BENCHMARKS: dict[str, tuple[float, float]] = {
 }
 
 
-class ReportSettings(BaseModel):
+class ReportSettings(Section):
     """`[report]`: the monthly return report (`returnwatch report --month YYYY-MM`).
 
     docs/report.md defines every figure of the report and how each setting below is used.
@@ -308,7 +357,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RETURNWATCH_",
         env_nested_delimiter="__",
-        extra="ignore",
+        # Unknown keys in the file (or RETURNWATCH_<SECTION>__<KEY> variables) are errors.
+        # Unknown top-level RETURNWATCH_* variables (RETURNWATCH_CONFIG, test switches) are
+        # not read as settings at all, so they stay allowed.
+        extra="forbid",
     )
 
     # The published warehouse analysts open; every write goes to `work_db` first and is
@@ -333,6 +385,12 @@ class Settings(BaseSettings):
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @classmethod
     def settings_customise_sources(
@@ -375,12 +433,255 @@ def config_path() -> Path | None:
     named = os.environ.get(CONFIG_ENV)
     if named:
         path = Path(named)
-        if not path.exists():
-            raise FileNotFoundError(f"{CONFIG_ENV}={named}: no such config file")
+        if not path.is_file():
+            raise ConfigError([f"env {CONFIG_ENV} = {named!r} — no such config file"])
         return path
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings afresh (env and file may have changed since the last call)."""
-    return Settings(**overrides)
+    """Read the settings afresh (env and file may have changed since the last call).
+
+    Raises ConfigError, one line per problem, when a key is unknown, a value is not
+    allowed, or the warehouse file cannot be written: a broken setting stops the command
+    before it does anything, instead of a traceback later or a default silently in force.
+    """
+    config_file = config_path()
+    try:
+        settings = Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{config_file}: not valid TOML — {exc}"]) from None
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, config_file)) from None
+    problems = path_problems(settings, config_file)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+# -- clear errors -----------------------------------------------------------------------
+
+
+class ConfigError(ValueError):
+    """Settings that cannot be used: `problems` holds one line per problem, each naming
+    where it was set (file or env variable), the key, the bad value and what is allowed.
+    The CLI prints them and exits 2; the nightly run sends them to chat."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def check_timezone(value: str) -> str:
+    """`value` if it names an IANA timezone; else a ValueError naming the closest one."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(value, _timezones(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"must be an IANA timezone such as 'Asia/Shanghai'{hint}") from None
+    return value
+
+
+@cache
+def _timezones() -> list[str]:
+    return sorted(available_timezones())
+
+
+Loc = tuple[str | int, ...]
+
+
+def describe_errors(exc: ValidationError, config_file: Path | None) -> list[str]:
+    """Each validation error as one line: `<file or env var>: <key> = <value> — <what is
+    allowed>`, or for an unknown key the closest valid one. Secret values are never shown."""
+    file_data = _read_toml(config_file)
+    lines: list[str] = []
+    for error in exc.errors():
+        line = _describe(error, config_file, file_data)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _describe(error: Any, config_file: Path | None, file_data: dict[str, Any]) -> str:
+    loc: Loc = tuple(error["loc"])
+    env_name = _env_origin(loc)
+    if env_name is not None:
+        where = f"env {env_name}"
+    elif config_file is not None and loc and loc[0] in file_data:
+        where = f"{config_file}: {_key_text(loc)}"
+    else:
+        where = _key_text(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{where} is not a setting — {_known_keys_hint(loc)}"
+    if kind == "missing":
+        return f"{where} is missing — it is required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be", 1)
+    return f"{where} = {_shown_value(loc, error.get('input'))} — {message}"
+
+
+def _key_text(loc: Loc) -> str:
+    """A location as the TOML reader sees it: `[detection] mode`, `[alerts.channels #1] url`."""
+    last = max((i for i, part in enumerate(loc) if isinstance(part, str)), default=0)
+
+    def render(parts: Loc) -> str:
+        text = ""
+        for part in parts:
+            text += f" #{part + 1}" if isinstance(part, int) else ("." if text else "") + part
+        return text
+
+    section, key = render(loc[:last]), render(loc[last:])
+    return f"[{section}] {key}" if section else key
+
+
+def _env_origin(loc: Loc) -> str | None:
+    """The RETURNWATCH_… variable that set `loc` (or the section holding it), if any."""
+    names = {name.upper(): name for name in os.environ}
+    for end in range(len(loc), 0, -1):
+        parts = loc[:end]
+        if all(isinstance(p, str) for p in parts):
+            name = "RETURNWATCH_" + "__".join(str(p) for p in parts).upper()
+            if name in names:
+                return names[name]
+    return None
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The settings model holding the key at the end of `loc` (None inside a plain dict)."""
+    model: type[BaseModel] | None = Settings
+    last = max((i for i, part in enumerate(loc) if isinstance(part, str)), default=0)
+    for part in loc[:last]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model else None
+        model = _inner_model(field.annotation) if field else None
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _known_keys_hint(loc: Loc) -> str:
+    model = _model_at(loc)
+    if model is None:
+        return "unknown key"
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        return f"did you mean {close[0]}?"
+    section = _key_text((*loc[:-1], "")).strip()
+    return f"the {section or 'top-level'} settings are: {', '.join(known)}"
+
+
+def _shown_value(loc: Loc, value: Any) -> str:
+    """The bad value as written, unless the key holds a secret (webhook URLs embed keys)."""
+    model = _model_at(loc)
+    key = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    field = model.model_fields.get(key) if model else None
+    if field is None or "SecretStr" in str(field.annotation):
+        return "(value not shown: a secret)"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _read_toml(config_file: Path | None) -> dict[str, Any]:
+    if config_file is None:
+        return {}
+    try:
+        return tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def path_problems(settings: Settings, config_file: Path | None) -> list[str]:
+    """The warehouse files that could not be written, one line each (checked without
+    creating anything: the nearest existing folder must be a writable folder)."""
+    paths: list[tuple[Loc, Path | None]] = [
+        (("db",), settings.db),
+        (("work_db",), settings.work_db),
+    ]
+    paths += [(("shops", i, "db"), shop.db) for i, shop in enumerate(settings.shops)]
+    file_data = _read_toml(config_file)
+    problems = []
+    for loc, path in paths:
+        reason = _unwritable(path) if path is not None else None
+        if reason is None:
+            continue
+        env_name = _env_origin(loc)
+        where = (
+            f"env {env_name}"
+            if env_name
+            else f"{config_file}: {_key_text(loc)}"
+            if config_file is not None and loc[0] in file_data
+            else _key_text(loc)
+        )
+        problems.append(
+            f"{where} = {json.dumps(str(path))} — {reason}; the warehouse needs a folder "
+            "it can write"
+        )
+    return problems
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` cannot be written, or None. Tried for real (os.access says yes to root
+    even on /proc or a read-only mount): the file is opened for appending, or a probe file
+    is created and removed in the nearest existing folder. No folder is created."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    if path.exists():
+        try:
+            with path.open("ab"):
+                return None
+        except OSError as exc:
+            return f"the file cannot be written ({exc.strerror or type(exc).__name__})"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".returnwatch-probe-"):
+            return None
+    except OSError as exc:
+        return f"cannot create files in {folder} ({exc.strerror or type(exc).__name__})"
+
+
+def notice_settings() -> Settings:
+    """What a broken config still allows: enough to tell the chat it is broken.
+
+    Every `[[alerts.channels]]` entry of the file that is valid on its own (sent for every
+    shop), `[alerts] language`, and the top-level `db` and `shop_id` when they are plain
+    strings (their RETURNWATCH_DB / RETURNWATCH_SHOP_ID variables first); defaults for
+    everything else, nothing else validated. Never raises.
+    """
+    try:
+        data = _read_toml(config_path())
+    except ConfigError:
+        data = {}
+    alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
+    channels = []
+    for entry in alerts.get("channels") or []:
+        if not isinstance(entry, dict):
+            continue
+        known = {k: v for k, v in entry.items() if k in ChannelSettings.model_fields}
+        try:
+            channel = ChannelSettings.model_validate(known)
+        except ValidationError:
+            continue
+        channels.append(channel.model_copy(update={"shops": None}))
+    language = alerts.get("language") if alerts.get("language") in ("zh", "en") else "zh"
+    values: dict[str, Any] = {"alerts": AlertSettings(language=language, channels=channels)}
+    for key, kind in (("db", Path), ("shop_id", str)):
+        given = os.environ.get(f"RETURNWATCH_{key.upper()}") or data.get(key)
+        if isinstance(given, str) and given:
+            values[key] = kind(given)
+    return Settings.model_construct(**values)

@@ -15,6 +15,28 @@ os.environ.setdefault(
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
+# pyproject's `slow` marker: a real warehouse file, a server, a subprocess, Prefect or a
+# browser (`make test-fast` leaves these out). A test that uses one of these fixtures is
+# marked here, so a new test cannot forget it; a test that opens such things itself
+# carries the marker in its module.
+SLOW_FIXTURES = frozenset(
+    {
+        "warehouse",  # a real DuckDB file with every migration
+        "receiver",  # a real HTTP server on 127.0.0.1 (alerts/, flows/)
+        "httpserver",  # pytest-httpserver
+        "fake",  # the fake 抖店 platform, a real HTTP server (sources/)
+        "prefect_harness",  # Prefect's test harness (a temporary API server)
+        "shop_dir",  # the report's synthetic shop, imported into a warehouse file
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import REFUND_STATUSES, REFUND_TYPES, TableKind
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -66,20 +67,20 @@ class Rule:
 
         GX ignores nulls in every expectation but not_be_null, hence `IS NOT NULL` first.
         """
-        col = _quote(self.column)
+        col = q(self.column)
         kind = self.expectation
         if kind == "expect_column_values_to_not_be_null":
             return f"{col} IS NULL"
         if kind == "expect_column_values_to_match_regex":
-            regex = _lit(re2(self.kwargs["regex"]))
+            regex = lit(re2(self.kwargs["regex"]))
             return f"({col} IS NOT NULL AND NOT regexp_matches({col}, {regex}))"
         if kind == "expect_column_values_to_not_match_regex":
-            regex = _lit(re2(self.kwargs["regex"]))
+            regex = lit(re2(self.kwargs["regex"]))
             return f"({col} IS NOT NULL AND regexp_matches({col}, {regex}))"
         if kind == "expect_column_values_to_match_strftime_format":
             # strptime refuses any character around the time, try_strptime skips spaces,
             # tabs and newlines there: the first and last character decide (cheaply).
-            fmt = _lit(self.kwargs["strftime_format"])
+            fmt = lit(self.kwargs["strftime_format"])
             edges = f"ord({col}) <= 32 OR ord(({col})[-1]) <= 32"
             return f"({col} IS NOT NULL AND ({edges} OR try_strptime({col}, {fmt}) IS NULL))"
         if kind == "expect_column_values_to_be_between":
@@ -90,24 +91,16 @@ class Rule:
                 bounds.append(f"{col} > {self.kwargs['max_value']}")
             return f"({col} IS NOT NULL AND ({' OR '.join(bounds)}))"
         if kind == "expect_column_values_to_be_in_set":
-            values = ", ".join(_lit(v) for v in self.kwargs["value_set"])
+            values = ", ".join(lit(v) for v in self.kwargs["value_set"])
             return f"({col} IS NOT NULL AND {col} NOT IN ({values}))"
         if kind == "expect_column_values_to_be_unique":
-            return f"({col} IS NOT NULL AND {_quote(unique_count_column(self.column))} > 1)"
+            return f"({col} IS NOT NULL AND {q(unique_count_column(self.column))} > 1)"
         raise ValueError(f"rule {self.name}: no SQL for expectation {kind}")
 
 
 def unique_count_column(column: str) -> str:
     """The staging column holding how often each value of `column` occurs in the file."""
     return f"_count__{column}"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 # --- the declarations ------------------------------------------------------------------

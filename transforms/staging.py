@@ -18,6 +18,7 @@ import hmac
 from collections.abc import Callable
 from typing import Literal
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import (
     NO_VALUE,
     PLACEHOLDERS,
@@ -40,15 +41,6 @@ from returnwatch.transforms.rules import (
 
 SOURCE_PREFIX = "src__"
 PHONE_REGEX = r"1[3-9][0-9]{9}"
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier (headers are Chinese, with parentheses and spaces)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 # A pseudonym is the first 16 hex digits (64 bits) of HMAC-SHA256: two of a shop's buyers
@@ -182,9 +174,11 @@ def _secret_normalized(value: str) -> str:
 
 # Each cleaner first tests, cheaply, whether a value is already clean (as nearly every value
 # of a big export is) and only then builds a new string: sending every value through
-# trim/replace/regexp_replace cost ~1 s per column per 10M rows. The tests are exact: a
-# value that passes comes out of the full cleaning unchanged (tests/warehouse/
-# test_staging_values.py runs both on the same values).
+# trim/replace/regexp_replace cost ~1 s per column per 10M rows. So each has a fast path
+# (the value as it is) and the full cleaning (`_clean_*_full`, the definition of clean).
+# The tests are exact: a value that passes comes out of the full cleaning unchanged;
+# tests/transforms/test_staging_values.py::test_shortcuts_clean_exactly_as_the_full_cleaning
+# runs both on the same tricky values.
 _PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
 _PLAIN_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 

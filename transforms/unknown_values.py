@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import ProfileMatch, classify
-from returnwatch.transforms.staging import UNKNOWN_PREFIX, lit, q
+from returnwatch.transforms.staging import UNKNOWN_PREFIX
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,11 @@ from typing import Any
 
 import duckdb
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import TableKind
 from returnwatch.transforms.rules import RULES, Rule, rule_columns, suite_name
 
 PARTIAL_LIST_SIZE = 20
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def rule_counts(
@@ -43,8 +36,8 @@ def rule_counts(
     rules = RULES[kind]
     selects = ["count(*)"]
     for rule in rules:
-        col = _quote(rule.column)
-        hit = f"list_contains(_violations, {_lit(rule.name)})"
+        col = q(rule.column)
+        hit = f"list_contains(_violations, {lit(rule.name)})"
         selects += [
             f"count(*) FILTER (WHERE {hit})",
             f"count(*) FILTER (WHERE {col} IS NULL)",

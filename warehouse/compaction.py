@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from returnwatch.transforms.staging import lit, q
+from returnwatch.sql import lit, q
+from returnwatch.warehouse.disk import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ def compact(con: duckdb.DuckDBPyConnection, path: Path, storage_version: str) ->
             fresh.unlink(missing_ok=True)
         log.warning("could not compact %s, it keeps its free space: %s", path, exc)
         return False
-    from returnwatch.warehouse.publish import _fsync_dir
-
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     con.close()
     log.info("compacted %s: %.0f MB -> %.0f MB", path, before / 1e6, path.stat().st_size / 1e6)
     return True

@@ -10,6 +10,7 @@ import duckdb
 
 from returnwatch.settings import Settings
 from returnwatch.warehouse.compaction import compact, is_sparse
+from returnwatch.warehouse.disk import ensure_working
 from returnwatch.warehouse.migrate import migrate
 
 # Files DuckDB 2.0 creates in its default format cannot be opened by DuckDB 1.x, which
@@ -21,14 +22,12 @@ STORAGE_COMPATIBILITY = "v1.2.0"
 def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-write connection to the warehouse, migrated to the newest schema.
 
-    By default this is the private *working* file (`publish.working_path`): analysts open
+    By default this is the private *working* file (`disk.working_path`): analysts open
     the published file, which only `publish.publish` replaces, so writers never wait on
     them and they never see half a load. The memory limit keeps a big import from swapping
     an analyst's laptop: DuckDB spills to its temp directory instead of growing.
     """
     if path is None:
-        from returnwatch.warehouse.publish import ensure_working
-
         path = ensure_working(settings)
     db_path = Path(path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,13 +41,6 @@ def connect(settings: Settings, *, path: Path | None = None) -> duckdb.DuckDBPyC
     if migrate(con) and is_sparse(con) and compact(con, db_path, STORAGE_COMPATIBILITY):
         # A migration rebuilt a big table: the file was rewritten without the freed space.
         con = duckdb.connect(str(db_path), config=config)
-    return con
-
-
-def connect_memory(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory warehouse with the full schema, for fast pure tests."""
-    con = duckdb.connect(":memory:")
-    migrate(con)
     return con
 
 

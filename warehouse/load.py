@@ -17,9 +17,10 @@ from typing import Any
 
 import duckdb
 
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import LOADED_FIELDS, PLACEHOLDERS, TABLE_KEYS, ProfileMatch
 from returnwatch.transforms.rules import RULES, Rule
-from returnwatch.transforms.staging import json_path, lit, load_value_sql, q, trim_sql
+from returnwatch.transforms.staging import json_path, load_value_sql, trim_sql
 from returnwatch.transforms.unknown_values import UnknownValue
 from returnwatch.warehouse.connection import joins_as_written
 

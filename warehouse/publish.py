@@ -3,7 +3,7 @@
 DuckDB lets one process write a file, and no process can open it for writing while another
 holds it, even read-only. Analysts keep the warehouse open in DBeaver, the DuckDB CLI or a
 notebook, often all night. So nothing writes the file they open (`settings.db`, the
-*published* file): every writer uses a private *working* file (`working_path`), and when a
+*published* file): every writer uses a private *working* file (`disk.working_path`), and when a
 command has committed its work, `publish` copies the working file beside the published one
 and renames it over it. A rename is atomic on POSIX: a reader holding the old file keeps
 reading the old night, whole, until it reconnects, and then sees the new night, whole.
@@ -53,44 +53,21 @@ from pathlib import Path
 import duckdb
 
 from returnwatch.settings import Settings
+from returnwatch.warehouse.connection import connect
+from returnwatch.warehouse.disk import (
+    ensure_working,
+    fsync,
+    fsync_dir,
+    reflink,
+    wal_path,
+    working_path,
+)
 
 log = logging.getLogger(__name__)
-
-WORK_DIR = ".work"
 
 
 class WarehouseBusy(RuntimeError):
     """Another process kept the working file locked for longer than we were told to wait."""
-
-
-def working_path(settings: Settings) -> Path:
-    """The working file: `settings.work_db`, else `<db dir>/.work/<db name>`."""
-    if settings.work_db is not None:
-        return Path(settings.work_db)
-    db = Path(settings.db)
-    return db.parent / WORK_DIR / db.name
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
-def ensure_working(settings: Settings) -> Path:
-    """The working file's path, seeded from the published file when it has none yet.
-
-    A warehouse made before publishing existed was written in place: its data (and a WAL a
-    crash may have left beside it) is copied to the working file, so nothing is lost. The
-    published file is only read, so an analyst holding it does not get in the way.
-    """
-    work = working_path(settings)
-    published = Path(settings.db)
-    work.parent.mkdir(parents=True, exist_ok=True)
-    if not work.exists() and published.exists():
-        log.info("seeding the working file %s from %s", work, published)
-        _copy_durably(published, work)
-        if _wal(published).exists():
-            _copy_durably(_wal(published), _wal(work))
-    return work
 
 
 def open_working(
@@ -105,8 +82,6 @@ def open_working(
     While another process writes it (an import, another shop's nightly run), wait up to
     `wait_seconds` (default `settings.warehouse_wait_seconds`), then raise WarehouseBusy.
     """
-    from returnwatch.warehouse.connection import connect
-
     path = ensure_working(settings)
     wait = settings.warehouse_wait_seconds if wait_seconds is None else wait_seconds
     deadline = clock() + wait
@@ -152,7 +127,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) ->
         tmp = published.with_name(f".{published.name}.publish-{os.getpid()}.tmp")
         try:
             ready, how = _prepare(work, tmp, standby_path(published))
-            stale_wal = _wal(published)
+            stale_wal = wal_path(published)
             if stale_wal.exists():
                 # Left by a process that wrote the published file itself (an analyst's
                 # read-write session, or a version before publishing). Replayed onto the new
@@ -162,7 +137,7 @@ def publish(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) ->
             _swap_in(ready, published, keep_old=how != "cloned" and _has_ofd_locks())
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(published.parent)
+        fsync_dir(published.parent)
         _write_stamp(work, published)
         log.info(
             "published %s (%.1f MB, %s) in %.2fs",
@@ -207,9 +182,9 @@ def _fingerprint(work: Path, published: Path) -> dict[str, object] | None:
 def _unchanged_since_last_publish(work: Path, published: Path) -> bool:
     """True when neither file changed since the last publish (after the caller's
     CHECKPOINT): no WAL beside either file, and both match the stamp that publish left."""
-    if _wal(work).exists() and _wal(work).stat().st_size > 0:
+    if wal_path(work).exists() and wal_path(work).stat().st_size > 0:
         return False
-    if _wal(published).exists():
+    if wal_path(published).exists():
         return False
     try:
         stamp = json.loads(stamp_path(work).read_text())
@@ -230,63 +205,6 @@ def _write_stamp(work: Path, published: Path) -> None:
         log.warning("could not write %s: %s", stamp_path(work), exc)
 
 
-# -- copying ------------------------------------------------------------------------------
-
-# ioctl(dest, FICLONE, src): share src's blocks copy-on-write (Linux; XFS, btrfs, …).
-FICLONE = 0x40049409
-NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
-
-
-def _reflink(src: Path, dest: Path) -> bool:
-    """Clone src into a new file dest where the filesystem can; False (and no dest) if not."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import fcntl
-
-    with open(src, "rb") as fin, open(dest, "wb") as fout:
-        try:
-            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
-            return True
-        except OSError as exc:
-            if exc.errno not in NO_REFLINK:
-                raise
-    dest.unlink(missing_ok=True)
-    return False
-
-
-def _copy_durably(src: Path, dest: Path) -> None:
-    """Clone (reflink) or copy the bytes, and fsync them before anyone renames.
-
-    A clone is a new inode sharing the blocks copy-on-write: writing the working file
-    afterwards never changes the clone, exactly as with a byte copy.
-    """
-    if not _reflink(src, dest):
-        shutil.copyfile(src, dest)  # sendfile/copy_file_range where the OS has them
-    _fsync(dest)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 # -- the standby: rewrite only what changed -----------------------------------------------
 
 # Compared and rewritten in chunks of DuckDB's block size (the blocks themselves start
@@ -302,9 +220,17 @@ def standby_path(published: Path) -> Path:
 def _prepare(work: Path, tmp: Path, standby: Path) -> tuple[Path, str]:
     """A durable file equal to `work` that no reader can reach by name, and how it was made:
     "cloned" (reflink into tmp), "N of M chunks rewritten" (the standby, brought up to
-    date) or "copied" (a byte copy into tmp)."""
-    if _reflink(work, tmp):
-        _fsync(tmp)
+    date) or "copied" (a byte copy into tmp).
+
+    Three ways to one result, because what a filesystem offers differs: a clone costs
+    milliseconds but needs reflinks; without them the standby turns a nightly copy of the
+    whole history (about a second per GB) into reading it and writing the few MB a night
+    changed; the copy is the fallback when a reader holds the standby or the platform has
+    no OFD locks. tests/flows/test_publish.py::
+    test_every_way_of_publishing_gives_the_working_files_bytes holds them to the same bytes.
+    """
+    if reflink(work, tmp):
+        fsync(tmp)
         standby.unlink(missing_ok=True)  # clones need none
         return tmp, "cloned"
     if standby.exists() and _has_ofd_locks():
@@ -315,7 +241,7 @@ def _prepare(work: Path, tmp: Path, standby: Path) -> tuple[Path, str]:
         log.info("%s is still held by a reader: publishing a full copy", standby)
         standby.unlink(missing_ok=True)
     shutil.copyfile(work, tmp)  # sendfile/copy_file_range where the OS has them
-    _fsync(tmp)
+    fsync(tmp)
     return tmp, "copied"
 
 

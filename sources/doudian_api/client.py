@@ -33,7 +33,8 @@ from typing import Any
 
 import requests
 
-from returnwatch.alerts import redact
+from returnwatch import redact
+from returnwatch.errors import short_error
 from returnwatch.settings import ApiSourceSettings
 from returnwatch.sources.doudian_api import constants as c
 from returnwatch.sources.doudian_api.exceptions import (
@@ -44,6 +45,7 @@ from returnwatch.sources.doudian_api.exceptions import (
     TokenExpiredError,
     TransientApiError,
 )
+from returnwatch.sources.doudian_api.values import as_int, as_text
 
 log = logging.getLogger(__name__)
 
@@ -311,12 +313,12 @@ class DoudianClient:
             )
         except requests.ConnectionError as exc:
             failure = TransientApiError(
-                f"{method}: connection to {url} failed ({self.scrub(_first_line(exc))})",
+                f"{method}: connection to {url} failed ({self.scrub(short_error(exc))})",
                 method=method,
             )
         except requests.RequestException as exc:
             failure = DoudianApiError(
-                f"{method}: request to {url} failed ({self.scrub(_first_line(exc))})",
+                f"{method}: request to {url} failed ({self.scrub(short_error(exc))})",
                 method=method,
             )
         if failure is not None:
@@ -344,8 +346,8 @@ class DoudianClient:
             ) from None
         if not isinstance(envelope, dict):
             raise TransientApiError(f"{method}: the answer is not an envelope", method=method)
-        code = _int(envelope.get("code"))
-        log_id = _text(envelope.get("log_id")) or None
+        code = as_int(envelope.get("code"))
+        log_id = as_text(envelope.get("log_id"))
         if code == c.SUCCESS_CODE:
             data = envelope.get("data")
             return Response(data if isinstance(data, dict) else {}, log_id)
@@ -354,16 +356,17 @@ class DoudianClient:
     def _envelope_error(
         self, method: str, envelope: Mapping[str, Any], code: int | None, log_id: str | None
     ) -> DoudianApiError:
-        sub_code = _text(envelope.get("sub_code"))
-        words = " ".join(_text(envelope.get(k)) for k in ("msg", "sub_msg", "sub_code")).lower()
+        sub_code = as_text(envelope.get("sub_code"))
+        words = " ".join(as_text(envelope.get(k)) or "" for k in ("msg", "sub_msg", "sub_code"))
+        words = words.lower()
         detail = self.scrub(
             "; ".join(
                 part
                 for part in (
                     f"code {code}",
-                    _text(envelope.get("msg")),
+                    as_text(envelope.get("msg")),
                     sub_code and f"sub_code {sub_code}",
-                    _text(envelope.get("sub_msg")),
+                    as_text(envelope.get("sub_msg")),
                     log_id and f"log_id {log_id}",
                 )
                 if part
@@ -406,7 +409,7 @@ class DoudianClient:
                 raise DoudianApiError(
                     f"{method_name(path)}: data.{items_key} is not a list", method=method_name(path)
                 )
-            total = _int(response.data.get("total")) or 0
+            total = as_int(response.data.get("total")) or 0
             page = Page(number, items, total, size, response, request)
             pages = page.pages
             yield page
@@ -416,19 +419,3 @@ class DoudianClient:
                 return
             if has_more is not True and number * size >= total:
                 return
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

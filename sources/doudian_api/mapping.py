@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from returnwatch.sources.doudian_api import constants as c
+from returnwatch.sources.doudian_api.values import as_int, as_text
 from returnwatch.transforms.profiles import DOUDIAN_REFUNDS, TABLE_FIELDS, classify
 from returnwatch.transforms.staging import hmac_hex
 
@@ -53,7 +54,7 @@ class Mapped:
 
 def local_time(epoch: Any, tz: ZoneInfo) -> str | None:
     """Epoch seconds → shop-local "YYYY-MM-DD HH:MM:SS"; 0/empty → None."""
-    seconds = _int(epoch)
+    seconds = as_int(epoch)
     if not seconds:
         return None
     return dt.datetime.fromtimestamp(seconds, tz).strftime("%Y-%m-%d %H:%M:%S")
@@ -61,7 +62,7 @@ def local_time(epoch: Any, tz: ZoneInfo) -> str | None:
 
 def yuan(cents: Any) -> str | None:
     """Cents → 元 with two decimals, exactly (no float on the way)."""
-    value = _int(cents)
+    value = as_int(cents)
     if value is None:
         return None
     return f"{Decimal(value) / 100:.2f}"
@@ -77,27 +78,11 @@ def id_text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _int(value: Any) -> int | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def _name(region: Any) -> str | None:
     """post_addr.province / city: {"id": …, "name": …} (or a bare name)."""
     if isinstance(region, Mapping):
-        return _text(region.get("name"))
-    return _text(region)
+        return as_text(region.get("name"))
+    return as_text(region)
 
 
 # --- orders ------------------------------------------------------------------------------
@@ -111,7 +96,7 @@ def buyer_key(shop_order: Mapping[str, Any]) -> str | None:
     phone = re.sub(r"^\+?86(1[0-9]{10})$", r"\1", phone)
     if _PHONE.match(phone):
         return phone
-    open_id = _text(shop_order.get("doudian_open_id"))
+    open_id = as_text(shop_order.get("doudian_open_id"))
     return f"doudian_open_id:{open_id}" if open_id else None
 
 
@@ -120,23 +105,23 @@ def _line_carriers(shop_order: Mapping[str, Any]) -> dict[str, str]:
     parcels = [p for p in shop_order.get("logistics_info") or [] if isinstance(p, Mapping)]
     carriers: dict[str, str] = {}
     for parcel in parcels:
-        name = _text(parcel.get("company_name"))
+        name = as_text(parcel.get("company_name"))
         if not name:
             continue
         for product in parcel.get("product_info") or []:
             line = id_text(product.get("sku_order_id")) if isinstance(product, Mapping) else None
             if line:
                 carriers.setdefault(line, name)
-    if len(parcels) == 1 and not carriers and _text(parcels[0].get("company_name")):
+    if len(parcels) == 1 and not carriers and as_text(parcels[0].get("company_name")):
         carriers["*"] = str(parcels[0]["company_name"]).strip()  # one parcel, whole order
     return carriers
 
 
 def _order_status(record: Mapping[str, Any]) -> str | None:
-    text = _text(record.get("order_status_desc"))
+    text = as_text(record.get("order_status_desc"))
     if text:
         return text
-    return c.ORDER_STATUS_TEXT.get(_int(record.get("order_status")) or -1)
+    return c.ORDER_STATUS_TEXT.get(as_int(record.get("order_status")) or -1)
 
 
 def map_order(
@@ -155,7 +140,7 @@ def map_order(
     key = buyer_key(shop_order)
     customer = hmac_hex(pii_key, key) if key else None
     carriers = _line_carriers(shop_order)
-    order_updated = _int(shop_order.get("update_time")) or 0
+    order_updated = as_int(shop_order.get("update_time")) or 0
     rows: list[Mapped] = []
     unpaid = 0
     for line in shop_order.get("sku_order_list") or []:
@@ -166,13 +151,13 @@ def map_order(
         if paid_at is None:
             unpaid += 1
             continue
-        quantity = _int(line.get("item_num"))
+        quantity = as_int(line.get("item_num"))
         row = {
             "shop_id": shop_id,
             "order_id": id_text(line.get("parent_order_id")) or order_id,
             "line_id": line_id,
             "sku_id": id_text(line.get("product_id_str")) or id_text(line.get("product_id")),
-            "product_name": _text(line.get("product_name")),
+            "product_name": as_text(line.get("product_name")),
             "quantity": None if quantity is None else str(quantity),
             "unit_price": yuan(line.get("origin_amount")),
             "amount": yuan(line.get("pay_amount")),
@@ -183,7 +168,7 @@ def map_order(
             "customer_id": customer,
             "order_status": _order_status(line) or _order_status(shop_order),
         }
-        updated = max(order_updated, _int(line.get("update_time")) or 0)
+        updated = max(order_updated, as_int(line.get("update_time")) or 0)
         rows.append(Mapped(line_id or "", updated, _complete(row, ORDER_FIELDS)))
     return rows, unpaid
 
@@ -204,16 +189,16 @@ def _status_from_text(text: str | None) -> str | None:
 def refund_status(info: Mapping[str, Any], text_part: Mapping[str, Any]) -> str | None:
     """The canonical status: from the platform's own wording (text_part, the words of the
     售后 export) when it is known, else from the aftersale_status code."""
-    status = _status_from_text(_text(text_part.get("aftersale_status_text")))
+    status = _status_from_text(as_text(text_part.get("aftersale_status_text")))
     if status:
         return status
-    code = _int(info.get("aftersale_status"))
+    code = as_int(info.get("aftersale_status"))
     return _status_from_text(c.AFTERSALE_STATUS_TEXT.get(code if code is not None else -1))
 
 
 def refund_type(info: Mapping[str, Any], text_part: Mapping[str, Any]) -> str:
-    code = _int(info.get("aftersale_type"))
-    label = c.AFTERSALE_TYPE_TEXT.get(code if code is not None else -1) or _text(
+    code = as_int(info.get("aftersale_type"))
+    label = c.AFTERSALE_TYPE_TEXT.get(code if code is not None else -1) or as_text(
         text_part.get("aftersale_type_text")
     )
     assert _TYPE_FIELD is not None
@@ -239,17 +224,17 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
     order_info = item.get("order_info") or {}
     line = _related_line(item, info)
     refund_id = id_text(info.get("aftersale_id"))
-    quantity = _int(info.get("aftersale_num"))
-    arbitration = _int(info.get("arbitrate_status"))
+    quantity = as_int(info.get("aftersale_num"))
+    arbitration = as_int(info.get("arbitrate_status"))
     row = {
         "shop_id": shop_id,
         "refund_id": refund_id,
         "order_id": id_text(order_info.get("shop_order_id")),
         "line_id": id_text(line.get("sku_order_id")) or id_text(info.get("related_id")),
         "sku_id": id_text(line.get("product_id_str")) or id_text(line.get("product_id")),
-        "product_name": _text(line.get("product_name")),
+        "product_name": as_text(line.get("product_name")),
         "refund_type": refund_type(info, text_part),
-        "reason": _text(text_part.get("reason_text")),
+        "reason": as_text(text_part.get("reason_text")),
         "reason_detail": None,  # the buyer's own words are not in afterSale/List
         "status": refund_status(info, text_part),
         "requested_at": local_time(info.get("apply_time"), tz),
@@ -259,11 +244,11 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
         "quantity": None if quantity is None else str(quantity),
         "province": None,  # resolved from the order line by the `refunds` view
         "carrier": None,  # likewise
-        "return_carrier": _text(info.get("return_logistics_company_name")),
+        "return_carrier": as_text(info.get("return_logistics_company_name")),
         "arbitration_status": c.ARBITRATE_STATUS_TEXT.get(arbitration or 0),
     }
     return Mapped(
-        refund_id or "", _int(info.get("update_time")) or 0, _complete(row, REFUND_FIELDS)
+        refund_id or "", as_int(info.get("update_time")) or 0, _complete(row, REFUND_FIELDS)
     )
 
 

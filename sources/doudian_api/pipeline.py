@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 import duckdb
 import requests
 
-from returnwatch.ingest import ImportResult, import_file
 from returnwatch.settings import Settings
 from returnwatch.sources.doudian_api import constants as c
 from returnwatch.sources.doudian_api.client import DoudianClient, Page, Sleep, method_name
@@ -61,6 +60,7 @@ from returnwatch.sources.doudian_api.mapping import (
     scrub_pii,
 )
 from returnwatch.sources.doudian_api.watermarks import advance_watermark, read_watermark
+from returnwatch.sources.ingest import ImportResult, import_file
 
 log = logging.getLogger(__name__)
 UTC = dt.UTC

@@ -121,6 +121,7 @@ def test_another_seed_gives_another_shop(shop):
     assert shop.spikes != other.spikes
 
 
+@pytest.mark.slow  # export files, XLSX
 def test_same_seed_gives_byte_identical_files(tmp_path, tiny):
     for run in ("a", "b"):
         write_doudian_exports(tiny, tmp_path / run / "csv")
@@ -329,6 +330,7 @@ def read_csv(path: Path, encoding: str = "utf-8-sig") -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
 
 
+@pytest.mark.slow  # export files
 def test_doudian_csv_has_every_header_a_bom_and_tabbed_ids(filed, monthly_exports):
     shop, paths = filed, monthly_exports
     orders = [p for p in paths if p.name.startswith("订单导出_")]
@@ -356,6 +358,7 @@ def test_doudian_csv_has_every_header_a_bom_and_tabbed_ids(filed, monthly_export
     assert len(DOUDIAN_ORDER_COLUMNS) == 73 and len(DOUDIAN_REFUND_COLUMNS) == 50
 
 
+@pytest.mark.slow  # export files
 def test_doudian_values_carry_the_shop(filed, whole_exports):
     shop, (orders_path, refunds_path) = filed, whole_exports
     orders, refunds = read_csv(orders_path), read_csv(refunds_path)
@@ -386,6 +389,7 @@ def test_doudian_values_carry_the_shop(filed, whole_exports):
     assert one["商品单号"] == refund["line_id"]
 
 
+@pytest.mark.slow  # export files
 def test_gb18030_csv_decodes_only_as_gb18030(tmp_path, filed):
     paths = write_doudian_exports(filed, tmp_path, encoding="gb18030", by="all")
 
@@ -397,6 +401,7 @@ def test_gb18030_csv_decodes_only_as_gb18030(tmp_path, filed):
         assert tuple(read_csv(path, "gb18030").columns) == header
 
 
+@pytest.mark.slow  # export files, XLSX
 def test_xlsx_opens_with_calamine_and_matches_the_csv(tmp_path, tiny):
     csv_paths = write_doudian_exports(tiny, tmp_path / "csv", by="all")
     xlsx_paths = write_doudian_exports(tiny, tmp_path / "xlsx", fmt="xlsx", by="all")
@@ -411,6 +416,7 @@ def test_xlsx_opens_with_calamine_and_matches_the_csv(tmp_path, tiny):
         assert [r[0] for r in rows[1:]] == expected[first_id].tolist()  # ids stay text
 
 
+@pytest.mark.slow  # export files
 def test_canonical_csv_has_exact_headers_and_missing_provinces(tmp_path, shop):
     orders_path, refunds_path = write_canonical_csv(shop, tmp_path)
 
@@ -429,6 +435,7 @@ def test_canonical_csv_has_exact_headers_and_missing_provinces(tmp_path, shop):
     assert orders["customer_id"].str.fullmatch(r"u\d+").all()
 
 
+@pytest.mark.slow  # export files
 def test_buyer_pii_only_in_the_doudian_order_export(tmp_path, filed, whole_exports):
     canonical = write_canonical_csv(filed, tmp_path / "canonical")
     orders_path, refunds_path = whole_exports

@@ -1,10 +1,11 @@
 """The inbox rules, per-shop settings, catch-up nights and the deployment file — no flows
-run here (fast)."""
+run here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import inspect
+import json
 import os
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from returnwatch.sources import inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = 1_786_680_000.0
+# prefect.yaml's deployments and the flows they run, as `prefect deploy` records them:
+# paths relative to the repository's root, where the worker runs them.
+ENTRYPOINTS = {
+    "returnwatch-nightly": "flows/nightly.py:nightly",
+    "returnwatch-backfill": "flows/backfill.py:backfill",
+}
 
 
 def _file(path: Path, age: float, text: str = "x") -> Path:
@@ -127,6 +134,7 @@ def test_nights_to_detect(warehouse, settings):
     assert nights[-1] == far and old[0] == dt.date(2026, 8, 17)
 
 
+@pytest.mark.slow  # Prefect's deploy code
 def test_prefect_yaml_loads_with_prefects_own_loader():
     import yaml
     from prefect.cli.deploy._config import _load_deploy_configs_and_actions
@@ -139,7 +147,7 @@ def test_prefect_yaml_loads_with_prefects_own_loader():
     PrefectYamlModel.model_validate(yaml.safe_load(path.read_text()))  # raises if invalid
     configs, actions = _load_deploy_configs_and_actions(path, console=Console(quiet=True))
     by_name = {c["name"]: c for c in configs}
-    assert set(by_name) == {"returnwatch-nightly", "returnwatch-backfill"}
+    assert {name: c["entrypoint"] for name, c in by_name.items()} == ENTRYPOINTS
     assert actions["pull"] is None  # `prefect deploy` records this checkout as the directory
 
     nightly_cfg = by_name["returnwatch-nightly"]
@@ -159,6 +167,46 @@ def test_prefect_yaml_loads_with_prefects_own_loader():
     assert set(nightly_cfg["parameters"]) == {"fan_out"}
 
 
+@pytest.mark.slow  # Prefect, in a subprocess
+def test_entrypoints_load_from_the_repository_root_with_prefects_loader():
+    """What a worker does before a deployment's run: in a fresh process started in the
+    directory `prefect deploy` recorded (this checkout's root), Prefect's own loader
+    (prefect.flow_engine.load_flow: load_flow_from_entrypoint, no placeholder flow) turns
+    each entrypoint into the flow returnwatch defines."""
+    import subprocess
+    import sys
+
+    from returnwatch.flows.backfill import backfill
+    from returnwatch.flows.nightly import nightly
+
+    code = (
+        "import inspect, json, sys\n"
+        "from prefect.flows import Flow, load_flow_from_entrypoint\n"
+        "out = {}\n"
+        "for entrypoint in sys.argv[1:]:\n"
+        "    flow = load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)\n"
+        "    assert isinstance(flow, Flow), type(flow)\n"
+        "    out[entrypoint] = [flow.name, list(inspect.signature(flow.fn).parameters)]\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *ENTRYPOINTS.values()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = {
+        ENTRYPOINTS[name]: [flow.name, list(inspect.signature(flow.fn).parameters)]
+        for name, flow in (("returnwatch-nightly", nightly), ("returnwatch-backfill", backfill))
+    }
+    assert loaded == expected
+
+
+@pytest.mark.slow  # a subprocess
 def test_helpers_do_not_import_prefect():
     """`returnwatch import` and the CLI may use these without paying for Prefect."""
     import subprocess
@@ -176,6 +224,7 @@ def test_helpers_do_not_import_prefect():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow  # Prefect
 def test_serve_schedules_at_two_in_the_shops_timezone(settings, monkeypatch):
     from types import SimpleNamespace
 

@@ -320,7 +320,7 @@ def test_fan_out_submits_one_flow_run_per_shop(flow_settings, monkeypatch, kit):
 
 def test_backfill_recomputes_a_range_without_messages(flow_settings, shop_files, receiver, kit):
     from returnwatch.flows.backfill import run_backfill
-    from returnwatch.ingest import import_paths
+    from returnwatch.sources.ingest import import_paths
     from returnwatch.warehouse.publish import open_working
 
     con = open_working(flow_settings)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import os
 import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,3 +48,41 @@ def test_the_temporary_server_boots_answers_and_stops(tmp_path, monkeypatch):
             assert current.flows.heartbeat_frequency is None
         process = server.process
     assert server.process is None and process.poll() is not None  # stopped with the block
+
+
+@pytest.mark.slow  # imports Prefect's server package
+def test_the_server_is_launched_as_prefect_launches_it(monkeypatch):
+    """flows/prefect_api.py starts Prefect's temporary server the way Prefect does, with
+    Prefect's private PREFECT__SERVER_* variables. When a Prefect upgrade changes that
+    launch, this fails and names the difference: update SERVER_ENV / server_command."""
+    import prefect
+    from prefect.server.api import server as prefect_server
+
+    launcher = prefect_server.SubprocessASGIServer
+    assert hasattr(launcher, "_run_uvicorn_command"), (
+        "Prefect no longer launches its temporary server with "
+        "SubprocessASGIServer._run_uvicorn_command: compare flows/prefect_api.py with how "
+        "this Prefect version starts it"
+    )
+    launched: dict = {}
+
+    def record(args, env=None, **kwargs):
+        launched.update(args=list(args), env=dict(env or {}))
+        return SimpleNamespace(poll=lambda: None)
+
+    monkeypatch.setattr(prefect_server.subprocess, "Popen", record)
+    monkeypatch.setattr(launcher, "_instances", {})  # Prefect keeps one server per port
+    launcher(port=54321)._run_uvicorn_command()
+
+    app_dir = Path(prefect.__module_path__).parent
+    assert launched["args"] == prefect_api.server_command(54321, app_dir)
+    ours, theirs = prefect_api.SERVER_ENV, launched["env"]
+    assert {k: theirs.get(k) for k in ours} == ours, "SERVER_ENV differs from what Prefect sets"
+    private = {k for k, v in theirs.items() if k.startswith("PREFECT__") and os.environ.get(k) != v}
+    assert private == {k for k in ours if k.startswith("PREFECT__")}, (
+        "Prefect's private PREFECT__SERVER_* variables changed"
+    )
+    # and the app still reads them (os.getenv in create_app, not Prefect's settings)
+    source = inspect.getsource(prefect_server.create_app)
+    for name in private:
+        assert f'"{name}"' in source, f"prefect's create_app no longer reads {name}"

@@ -11,13 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from returnwatch.warehouse.publish import (
-    WarehouseBusy,
-    ensure_working,
-    open_working,
-    publish,
-    working_path,
-)
+from returnwatch.warehouse.disk import ensure_working, working_path
+from returnwatch.warehouse.publish import WarehouseBusy, open_working, publish
+
+pytestmark = pytest.mark.slow  # warehouse files published, read by other processes
 
 OLDEST_DUCKDB = "1.2.2"  # the minimum docs/orchestration.md promises analysts
 WHEEL_CACHE = Path(
@@ -397,11 +394,40 @@ def test_where_the_filesystem_clones_no_standby_is_kept(settings, monkeypatch):
         dest.write_bytes(src.read_bytes())
         return True
 
-    monkeypatch.setattr(publishing, "_reflink", clone)
+    monkeypatch.setattr(publishing, "reflink", clone)
     con = open_working(settings)
     for night in (1, 2, 3):
         _night(con, night)
         publish(settings, con)
     con.close()
     assert not publishing.standby_path(settings.db).exists()
+    assert _nights_in(settings.db) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("way", ["cloned", "chunks rewritten", "copied"])
+def test_every_way_of_publishing_gives_the_working_files_bytes(settings, monkeypatch, caplog, way):
+    """publish has three ways to make the new published file (`publish._prepare`): a
+    reflink clone, the standby rewritten chunk by chunk, a full copy. Whichever the
+    filesystem allows, analysts must get exactly the bytes of the working file."""
+    from returnwatch.warehouse import publish as publishing
+
+    def clone(src: Path, dest: Path) -> bool:  # stands in for FICLONE on ext4
+        dest.write_bytes(src.read_bytes())
+        return True
+
+    monkeypatch.setattr(publishing, "reflink", clone if way == "cloned" else lambda s, d: False)
+    if way == "copied":
+        monkeypatch.setattr(publishing, "_has_ofd_locks", lambda: False)  # so no standby
+    con = open_working(settings)
+    ways = []
+    for night in (1, 2, 3):
+        _night(con, night)
+        caplog.clear()
+        with caplog.at_level("INFO", logger="returnwatch.warehouse.publish"):
+            publish(settings, con)
+        ways.append(next(r.args[2] for r in caplog.records if r.msg.startswith("published")))
+        assert settings.db.read_bytes() == working_path(settings).read_bytes(), night
+    con.close()
+    # the first two nights have no standby to rewrite yet: they are copied
+    assert way in ways[2] and all(way in w or "copied" in w for w in ways), ways
     assert _nights_in(settings.db) == [1, 2, 3]

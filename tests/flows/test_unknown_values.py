@@ -12,7 +12,7 @@ import pytest
 
 from returnwatch.flows import steps
 from returnwatch.flows.nightly import run_nightly
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 
 FIXTURE = (

@@ -10,7 +10,7 @@ import pytest
 from returnwatch.report import metrics
 from returnwatch.report.metrics import Period
 from returnwatch.settings import ReportSettings, Settings
-from returnwatch.warehouse.connection import connect_memory
+from tests.helpers import connect_memory
 
 
 def load_frames(con, order_lines=None, refunds=None) -> None:

@@ -164,6 +164,16 @@ def test_trend_anomalies_and_alerts_are_the_months(august, tables):
     assert len(data.alerts) == len(tables["outbox"]) > 0
 
 
+def test_the_alert_history_names_slices_as_people_read_them(august):
+    html = august.html_path.read_text(encoding="utf-8")
+    ids = {i for row in august.data.alerts["slices"] for i in row}
+    skus = {i.removeprefix("sku:") for i in ids if i.startswith("sku:")}
+    assert skus  # the month's alerts include a SKU spike
+    for sku in skus:
+        assert f"SKU …{sku[-6:]}" in html
+    assert not re.search(r"\b(sku|region|shop):", html)  # never a stored slice id
+
+
 def test_the_report_files(august, shop_dir):
     html = august.html_path.read_text(encoding="utf-8")
     assert august.html_path == default_report_path(shop_settings(shop_dir), SHOP, MONTH)

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from returnwatch.demo.exports import write_doudian_exports
-from returnwatch.ingest import ImportResult, import_paths
 from returnwatch.sources.doudian_api import (
     PullFailed,
     TokenExpiredError,
@@ -24,6 +23,7 @@ from returnwatch.sources.doudian_api import (
     read_watermark,
 )
 from returnwatch.sources.doudian_api.pipeline import chunk_window
+from returnwatch.sources.ingest import ImportResult, import_paths
 from returnwatch.transforms.staging import hmac_hex
 from returnwatch.warehouse.connection import connect
 

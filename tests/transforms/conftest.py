@@ -6,7 +6,7 @@ import pytest
 
 from returnwatch.demo.exports import insert_frames
 from returnwatch.settings import Settings
-from returnwatch.warehouse.connection import connect_memory
+from tests.helpers import connect_memory
 
 load_frames = insert_frames  # the tests' name for it
 

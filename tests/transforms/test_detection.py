@@ -22,7 +22,8 @@ from returnwatch.transforms.detection import (
     upper_tail,
 )
 from returnwatch.transforms.rates import date_range, refresh_rates
-from returnwatch.warehouse.connection import connect, connect_memory
+from returnwatch.warehouse.connection import connect
+from tests.helpers import connect_memory
 
 from .conftest import load_frames
 from .hand_shop import SHOP, D, orders_frame, refunds_frame
@@ -88,6 +89,7 @@ def test_on_anomalies_runs_inside_the_transaction(hand_shop, hand_settings):
     assert calls == [(SHOP, HAND_DAYS)]
 
 
+@pytest.mark.slow  # a warehouse file
 def test_run_detect_backfills_a_warehouse_file(settings):
     con = connect(settings)
     load_frames(con, orders_frame(), refunds_frame())

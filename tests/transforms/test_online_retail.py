@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,10 @@ from returnwatch.settings import Settings
 from returnwatch.transforms.detection import detect_days
 from returnwatch.transforms.rates import date_range, refresh_rates
 
-PARQUET = Path("/work/shared/data/online_retail.parquet")
-CONVERTER = Path(__file__).resolve().parents[2] / "bench" / "online_retail_to_csv.py"
+from ..shared_data import ONLINE_RETAIL, REPO_ROOT
+
+PARQUET = ONLINE_RETAIL
+CONVERTER = REPO_ROOT / "bench" / "online_retail_to_csv.py"
 SHOP = "online-retail"
 
 pytestmark = [
@@ -89,7 +90,7 @@ from baselines
 @pytest.fixture(scope="module")
 def retail(tmp_path_factory):
     """The converted CSVs and a warehouse holding them, rates and literal anomalies done."""
-    from returnwatch.warehouse.connection import connect_memory
+    from tests.helpers import connect_memory
 
     out = tmp_path_factory.mktemp("online_retail")
     orders, refunds = load_converter().convert(PARQUET, out)
@@ -158,7 +159,7 @@ def test_literal_anomalies_agree_with_independent_sql(retail):
     by_dimension = {
         dim: sum(1 for key in ours if key[1] == dim) for dim in ("shop", "region", "sku")
     }
-    # /work/shared/data/README.md measured 93, 147 and 3,731: its 3,731 counts SKU 23169 on
+    # shared/data/README.md measured 93, 147 and 3,731: its 3,731 counts SKU 23169 on
     # 2011-06-08 (rate 1/5, baseline exactly 1/6), a tie that summation noise pushed over.
     assert by_dimension == {"shop": 93, "region": 147, "sku": 3730}
     assert summary.by_dimension == by_dimension

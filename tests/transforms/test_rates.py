@@ -214,6 +214,7 @@ def test_lags_beyond_31_days_are_not_kept(con, hand_settings):
     assert con.execute(_JOINED_LAGS).fetchall() == []
 
 
+@pytest.mark.slow  # warehouse files
 def test_migration_0008_counts_the_lags_of_an_older_warehouse(tmp_path):
     import duckdb
 

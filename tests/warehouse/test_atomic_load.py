@@ -7,11 +7,15 @@ import subprocess
 import sys
 import textwrap
 
-from returnwatch.ingest import import_file
+import pytest
+
+from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 from returnwatch.warehouse.load import CRASH_ENV
 
 from .exports import ORDER_HEADER, table_snapshot, write_csv
+
+pytestmark = pytest.mark.slow  # a warehouse file and a subprocess killed inside a load
 
 
 def test_killed_load_leaves_the_warehouse_unchanged(settings, tmp_path, orders_csv):
@@ -28,7 +32,7 @@ def test_killed_load_leaves_the_warehouse_unchanged(settings, tmp_path, orders_c
         from pathlib import Path
         from returnwatch.settings import Settings
         from returnwatch.warehouse.connection import connect
-        from returnwatch.ingest import import_file
+        from returnwatch.sources.ingest import import_file
         s = Settings(db=Path({str(settings.db)!r}), pii_secret="test-pii-secret")
         import_file(connect(s), s, Path({str(newer)!r}))
     """)

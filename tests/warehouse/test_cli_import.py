@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .exports import write_csv
+
+pytestmark = pytest.mark.slow  # the CLI in a subprocess, warehouse files
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -6,8 +6,10 @@ import pytest
 
 from returnwatch.warehouse import compaction
 from returnwatch.warehouse.connection import STORAGE_COMPATIBILITY, connect
+from returnwatch.warehouse.disk import working_path
 from returnwatch.warehouse.migrate import storage_version
-from returnwatch.warehouse.publish import working_path
+
+pytestmark = pytest.mark.slow  # warehouse files rebuilt and compacted
 
 
 def _fill(con, lines: int) -> None:

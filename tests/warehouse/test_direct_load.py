@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from returnwatch import ingest
-from returnwatch.ingest import import_file
+from returnwatch.sources import ingest
+from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
+
+pytestmark = pytest.mark.slow  # warehouse files
 
 # Messy, but every id once: the direct path takes it.
 MESSY_ORDERS = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.profiles import (
     DOUDIAN_REFUNDS,
     DOUDIAN_STATUS_MAP,

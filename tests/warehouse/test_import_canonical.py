@@ -6,10 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from returnwatch.ingest import import_file
+import pytest
+
+from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.staging import hmac_hex
 
 from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
+
+pytestmark = pytest.mark.slow  # warehouse files
 
 
 def test_orders_land_typed_with_hashed_customer(warehouse, settings, orders_csv):

@@ -13,8 +13,10 @@ import pytest
 
 from returnwatch.demo.exports import write_doudian_exports
 from returnwatch.demo.shop import generate_shop
-from returnwatch.ingest import import_file, import_paths
+from returnwatch.sources.ingest import import_file, import_paths
 from returnwatch.warehouse.connection import connect
+
+pytestmark = pytest.mark.slow  # warehouse files, XLSX, a subprocess
 
 COMPARED = {
     "order_lines": "shop_id, order_id, line_id, sku_id, product_name, quantity, unit_price, amount, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from returnwatch.warehouse.migrate import (
     applied_versions,
@@ -10,6 +11,8 @@ from returnwatch.warehouse.migrate import (
     migrate,
     storage_version,
 )
+
+pytestmark = pytest.mark.slow  # warehouse files
 
 
 def test_fresh_database_gets_every_migration_once(tmp_path):

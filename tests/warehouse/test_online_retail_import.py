@@ -8,20 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 
-REPO = Path(__file__).resolve().parents[2]
-PARQUET = next(
-    (
-        p
-        for p in (
-            REPO.parent / "shared" / "data" / "online_retail.parquet",
-            Path("/work/shared/data/online_retail.parquet"),
-        )
-        if p.exists()
-    ),
-    None,
-)
+from ..shared_data import ONLINE_RETAIL, REPO_ROOT
+
+REPO = REPO_ROOT
+PARQUET = ONLINE_RETAIL if ONLINE_RETAIL.exists() else None
 
 pytestmark = [
     pytest.mark.slow,

@@ -13,13 +13,15 @@ import duckdb
 import pandas as pd
 import pytest
 
-from returnwatch.ingest import import_file, stage_file
 from returnwatch.sources.files import open_source
+from returnwatch.sources.ingest import import_file, stage_file
 from returnwatch.transforms.gx_suite import build_suite, read_validation_result, validate_dataframe
 from returnwatch.transforms.profiles import match_profile
 from returnwatch.transforms.rules import RULES, rule_columns, unique_count_column
 
 from .exports import ORDER_HEADER, REFUND_HEADER, write_csv
+
+pytestmark = pytest.mark.slow  # Great Expectations' engine (~4 s to import) and warehouse files
 
 MESSY_ORDERS = [
     ["O1", "L1", "S1", "a", 1, "10", "2026-08-01 10:00:00", "", "", "", ""],

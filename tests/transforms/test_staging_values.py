@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from returnwatch.sql import lit
 from returnwatch.transforms.staging import (
     _carrier,
     _clean_id,
@@ -18,7 +19,6 @@ from returnwatch.transforms.staging import (
     _dirty_sql,
     _secret_normalized,
     _secret_normalized_full,
-    lit,
 )
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 
 import duckdb
 
+from returnwatch.errors import short_error
 from returnwatch.settings import Settings
 from returnwatch.sources.files import (
     RefusedFile,
@@ -28,16 +29,15 @@ from returnwatch.sources.files import (
     open_source,
     read_csv_sql,
 )
+from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import ProfileMatch, UnknownFormat, match_profile
 from returnwatch.transforms.staging import (
     SOURCE_PREFIX,
     checked_sql,
     flags_sql,
     hmac_macro_sql,
-    lit,
     loadable_sql,
     plain_candidates,
-    q,
     raw_source_sql,
     repeated_keys_sql,
     secret_fields,
@@ -332,7 +332,7 @@ class NotUtf8(Exception):
 def _unreadable(src: SourceFile, exc: duckdb.Error) -> Exception:
     if "Invalid unicode" in str(exc) and src.encoding in ("utf-8", "utf-8-sig"):
         return NotUtf8()
-    return RefusedFile(src.path, f"unreadable CSV: {_first_lines(exc)}")
+    return RefusedFile(src.path, f"unreadable CSV: {short_error(exc, lines=3, limit=None)}")
 
 
 def import_file(
@@ -430,10 +430,6 @@ def _import_source(
         rows_duplicate=loaded.rows_duplicate,
         unknown_values=staged.unknown,
     )
-
-
-def _first_lines(exc: Exception, n: int = 3) -> str:
-    return " | ".join(line.strip() for line in str(exc).splitlines()[:n] if line.strip())
 
 
 def import_paths(
