@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from returnwatch.cli import app
-from returnwatch.ingest import import_file
+from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse import data_docs
 from returnwatch.warehouse.publish import publish
 
