@@ -157,15 +157,19 @@ CANONICAL_REFUNDS = Profile(
 # --- 抖店 backend exports ----------------------------------------------------------------
 
 # 售后类型: the labels seen in 售后 exports (the 售后工作台 export among them writes 已发货退款 /
-# 未发货退款) and the API's aftersale_type texts. Sources in docs/formats.md.
+# 未发货退款), the API's aftersale_type texts and the 售后 messages' wording (售后退货退款,
+# 售后仅退款, 发货前退款). Sources in docs/formats.md.
 DOUDIAN_REFUND_TYPE_MAP = {
     "退货退款": "return_refund",
+    "售后退货退款": "return_refund",
     "退货": "return_refund",
     "已发货仅退款": "refund_only",
     "未发货仅退款": "refund_only",
     "已发货退款": "refund_only",
     "未发货退款": "refund_only",
     "仅退款": "refund_only",
+    "售后仅退款": "refund_only",
+    "发货前退款": "refund_only",
     "退款": "refund_only",
     "换货": "exchange",
     "补寄": "other",

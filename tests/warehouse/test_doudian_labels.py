@@ -183,7 +183,8 @@ def test_order_export_naming_the_unit_price_商品单价(warehouse, settings, tm
      ("退款", "refund_only"), ("换货", "exchange"), ("补寄", "other"), ("维修", "other"),
      ("价保", "other"), ("退货", "return_refund"), ("发货后退货退款", "return_refund"),
      ("退款（无需退货）", "refund_only"), ("退款不退货", "refund_only"), ("价保退款", "other"),
-     ("换货（退货后补发）", "exchange")],
+     ("换货（退货后补发）", "exchange"), ("售后退货退款", "return_refund"),
+     ("售后仅退款", "refund_only"), ("发货前退款", "refund_only")],
 )  # fmt: skip
 def test_refund_types_by_meaning(label, canonical):
     field = DOUDIAN_REFUNDS.field("refund_type")
