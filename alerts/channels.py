@@ -10,17 +10,21 @@ refuse a message, so the body counts as much as the status.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from returnwatch.alerts import redact
-from returnwatch.alerts.digest import Digest, Rendered, Section, render, sample_digest
+from returnwatch import redact
+from returnwatch.alerts.digest import (
+    Digest,
+    Rendered,
+    Section,
+    health_message,
+    render,
+)
 from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
-from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
 
 ERROR_SNIPPET_CHARS = 300
 
@@ -46,11 +50,21 @@ class DeliveryError(Exception):
     """A message the receiver did not take. `retryable` errors (timeouts, 5xx, throttling)
     are tried again; the others are recorded as failed. The message is already scrubbed."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        penalty: bool = False,
+    ):
         super().__init__(redact.scrub(message))
         self.message = str(self)
         self.retryable = retryable
         self.retry_after = retry_after
+        # The platform's documented throttling penalty: waited out even above
+        # max_wait_seconds, and the whole bot waits (see sender.Deliverer).
+        self.penalty = penalty
 
 
 class UnknownChannelError(ValueError):
@@ -99,9 +113,8 @@ class Channel:
 
         intro = shrink(doc.intro, lambda lines: fits(lines, []))
         sections = [
-            Section(
-                shrink(s.lines, lambda lines, s=s: fits(intro, [Section(lines, s.severity)])),
-                s.severity,
+            replace(
+                s, lines=shrink(s.lines, lambda lines, s=s: fits(intro, [replace(s, lines=lines)]))
             )
             for s in doc.sections
         ]
@@ -163,7 +176,9 @@ class Channel:
             hint = self.hints.get(number)
             detail = f"{self.type} error {number}: {message}" + (f" ({hint})" if hint else "")
             if number in self.throttle_codes:
-                raise DeliveryError(detail, retryable=True, retry_after=self.throttle_codes[number])
+                raise DeliveryError(
+                    detail, retryable=True, retry_after=self.throttle_codes[number], penalty=True
+                )
             raise DeliveryError(detail, retryable=False)
         if not 200 <= status < 300:
             raise DeliveryError(f"HTTP {status}: {snippet}", retryable=False)
@@ -243,7 +258,8 @@ class FeishuChannel(Channel):
         for section in sections:
             elements.append({"tag": "hr"})
             head, *rest = section.lines or ("",)
-            elements.append(_lark_div("\n".join([f"**{head}**", *rest])))
+            mention = section.mention_line(_feishu_at)
+            elements.append(_lark_div("\n".join([f"**{head}**", *rest, *_opt(mention)])))
         if last and doc.outro:
             elements.append(_lark_div("\n".join(doc.outro)))
         if last and doc.links:
@@ -282,6 +298,32 @@ class FeishuChannel(Channel):
         return _json_code(text, "code", "StatusCode")
 
 
+def _opt(line: str | None) -> list[str]:
+    return [line] if line else []
+
+
+def _feishu_at(owner: OwnerSettings) -> str | None:
+    """Feishu/Lark card markdown: `<at id=ou_…></at>` (open_id, else user_id)."""
+    person = owner.feishu_open_id or owner.feishu_user_id
+    return f"<at id={person}></at>" if person else None
+
+
+def _dingtalk_at(owner: OwnerSettings) -> str | None:
+    """DingTalk: `@<mobile>` / `@<userId>` in the text, listed again in `at`."""
+    person = owner.dingtalk_mobile or owner.dingtalk_user_id
+    return f"@{person}" if person else None
+
+
+def _wecom_at(owner: OwnerSettings) -> str | None:
+    """WeCom markdown: `<@userid>` (markdown messages cannot mention by mobile)."""
+    return f"<@{owner.wecom_userid}>" if owner.wecom_userid else None
+
+
+def _slack_at(owner: OwnerSettings) -> str | None:
+    """Slack mrkdwn: `<@U…>` (member id)."""
+    return f"<@{owner.slack_member_id}>" if owner.slack_member_id else None
+
+
 def _lark_div(content: str) -> dict[str, Any]:
     return {"tag": "div", "text": {"tag": "lark_md", "content": content}}
 
@@ -291,8 +333,9 @@ class DingTalkChannel(Channel):
 
     type = "dingtalk"
     rate_limits = ((20, 60.0),)
-    # Over 20/min DingTalk throttles the bot for up to 10 minutes.
-    throttle_codes: ClassVar[dict[int, float]] = {130101: 60.0}
+    # Over 20 messages a minute DingTalk throttles the bot for 10 minutes (errcode 130101,
+    # "send too fast"; docs/alerts.md cites the platform's page): wait all of it.
+    throttle_codes: ClassVar[dict[int, float]] = {130101: 600.0}
     hints: ClassVar[dict[int, str]] = {
         310000: "refused by the bot's security settings: signature, keyword ('returnwatch') or IP",
         300001: "the access_token in the channel's url is not valid",
@@ -306,7 +349,8 @@ class DingTalkChannel(Channel):
             blocks.append("  \n".join(intro))
         for section in sections:
             head, *rest = section.lines or ("",)
-            blocks.append("  \n".join([f"**{head}**", *rest]))
+            mention = section.mention_line(_dingtalk_at)
+            blocks.append("  \n".join([f"**{head}**", *rest, *_opt(mention)]))
         if last and doc.outro:
             blocks.append("  \n".join(doc.outro))
         if last and doc.links:
@@ -317,7 +361,18 @@ class DingTalkChannel(Channel):
                 )
             )
         blocks.append(" · ".join(doc.footer))
-        return {"msgtype": "markdown", "markdown": {"title": title, "text": "\n\n".join(blocks)}}
+        payload: dict[str, Any] = {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": "\n\n".join(blocks)},
+        }
+        owners = {o.name: o for section in sections for o in section.mentions}.values()
+        mobiles = sorted({o.dingtalk_mobile for o in owners if o.dingtalk_mobile})
+        user_ids = sorted(
+            {o.dingtalk_user_id for o in owners if o.dingtalk_user_id and not o.dingtalk_mobile}
+        )
+        if mobiles or user_ids:
+            payload["at"] = {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False}
+        return payload
 
     def fits(self, payload):
         text = payload["markdown"]["text"]
@@ -346,6 +401,24 @@ class WeComChannel(Channel):
         40058: "message too long or malformed",
     }
     max_bytes = 4_000  # the platform's limit is 4096 bytes of content
+    max_text_bytes = 2_000  # a text message's content: 2048 bytes
+
+    def render(self, digest: Digest, *, dedup_key: str = "") -> list[Message]:
+        """The markdown parts, plus one short text message when an owner is known to WeCom
+        only by mobile: markdown mentions need a userid, only text messages take
+        `mentioned_mobile_list`."""
+        messages = super().render(digest, dedup_key=dedup_key)
+        doc = render(digest)
+        owners = {o.name: o for s in doc.sections for o in s.mentions}.values()
+        mobiles = sorted({o.wecom_mobile for o in owners if o.wecom_mobile and not o.wecom_userid})
+        if not mobiles:
+            return messages
+        names = " ".join(o.name for o in owners if o.wecom_mobile and not o.wecom_userid)
+        content = f"{doc.title}\n{doc.sections[0].mention_label}{names}"
+        content = content.encode()[: self.max_text_bytes].decode(errors="ignore")
+        ping = {"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": mobiles}}
+        n = len(messages) + 1
+        return [replace(m, parts=n) for m in messages] + [Message(doc.title, n, n, ping)]
 
     def payload(self, doc, title, intro, sections, *, last):
         blocks = [f"**{title}**" + ("\n" + "\n".join(intro) if intro else "")]
@@ -353,7 +426,8 @@ class WeComChannel(Channel):
             head, *rest = section.lines or ("",)
             if section.severity == "critical":
                 head = f'<font color="warning">{head}</font>'
-            blocks.append("\n".join([f"**{head}**", *rest]))
+            mention = section.mention_line(_wecom_at)
+            blocks.append("\n".join([f"**{head}**", *rest, *_opt(mention)]))
         if last and doc.outro:
             blocks.append("\n".join(doc.outro))
         if last and doc.links:
@@ -369,13 +443,22 @@ class WeComChannel(Channel):
 
 
 class SlackChannel(Channel):
-    """Slack incoming webhook: Block Kit, at most 50 blocks and 3,000 characters a section."""
+    """Slack incoming webhook: Block Kit, at most 50 blocks, 3,000 characters a section and
+    12,000 characters of text in all blocks together.
+
+    The last limit is not in Block Kit's reference: Slack refuses a message whose blocks
+    total about 13,200 characters with `msg_blocks_too_long` (slackapi/bolt-js#2509;
+    Slack's answer there: 12,000 text characters plus a buffer for the block containers,
+    the markdown block's documented cumulative limit). 12,000 counts every text a block
+    carries (header, sections, context, image alt text), so a digest is split before it.
+    """
 
     type = "slack"
     rate_limits = ((1, 1.0),)
     max_blocks = 50
     max_section_chars = 3_000
     max_header_chars = 150
+    max_total_chars = 12_000
 
     def payload(self, doc, title, intro, sections, *, last):
         header = (
@@ -392,6 +475,12 @@ class SlackChannel(Channel):
             head, *rest = section.lines or ("",)
             blocks.append({"type": "divider"})
             lines = [f"*{_slack_escape(head)}*", *(_slack_escape(line) for line in rest)]
+            mention = section.mention_line(lambda o: _slack_at(o) or _slack_escape(o.name))
+            if mention:
+                # the label is ours (escaped); the <@U…> marks must stay unescaped
+                lines.append(
+                    _slack_escape(section.mention_label) + mention[len(section.mention_label) :]
+                )
             blocks.append(_slack_section("\n".join(lines)))
         if last and doc.outro:
             blocks.append(_slack_section("\n".join(_slack_escape(line) for line in doc.outro)))
@@ -407,11 +496,29 @@ class SlackChannel(Channel):
 
     def fits(self, payload):
         blocks = payload["blocks"]
-        return len(blocks) <= self.max_blocks and all(
-            len(b["text"]["text"]) <= self.max_section_chars
-            for b in blocks
-            if b["type"] == "section"
+        return (
+            len(blocks) <= self.max_blocks
+            and all(
+                len(b["text"]["text"]) <= self.max_section_chars
+                for b in blocks
+                if b["type"] == "section"
+            )
+            and sum(slack_text_chars(b) for b in blocks) <= self.max_total_chars
         )
+
+
+def slack_text_chars(block: Mapping[str, Any]) -> int:
+    """The characters of text a Block Kit block carries, at any depth (what Slack sums
+    for msg_blocks_too_long)."""
+    total = 0
+    for key, value in block.items():
+        if key in ("text", "alt_text") and isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, Mapping):
+            total += slack_text_chars(value)
+        elif isinstance(value, list):
+            total += sum(slack_text_chars(v) for v in value if isinstance(v, Mapping))
+    return total
 
 
 def _slack_section(text: str) -> dict[str, Any]:
@@ -462,8 +569,51 @@ class GenericChannel(Channel):
                     "top_reasons": [{"reason": r, "count": n} for r, n in a.top_reasons],
                     "top_carriers": [{"carrier": c, "count": n} for c, n in a.top_carriers],
                     "dedup_key": f"{digest.shop_id}|{digest.day.isoformat()}|{a.slice_id}",
+                    "incident": (
+                        {
+                            "id": a.incident.id,
+                            "status": a.incident.status,
+                            "first_day": a.incident.first_day.isoformat(),
+                            "nights": a.incident.nights,
+                        }
+                        if a.incident
+                        else None
+                    ),
+                    "muted": a.muted,
+                    "owners": [o.name for o in a.owners],
+                    "event": (
+                        {
+                            "name": a.event.name,
+                            "lift": a.event.lift,
+                            "learned": a.event.learned,
+                            "expected_returns": a.event.expected_returns,
+                            "extra_returns": a.event.extra_returns,
+                        }
+                        if a.event
+                        else None
+                    ),
                 }
                 for a in digest.anomalies
+            ],
+            "resolved": [
+                {
+                    "dimension": r.dimension,
+                    "key": r.key,
+                    "first_day": r.first_day.isoformat(),
+                    "last_day": r.last_day.isoformat(),
+                    "nights": r.nights,
+                    "incident_id": r.incident_id,
+                    "peak_extra_returns": r.peak_extra_returns,
+                }
+                for r in digest.resolved
+            ],
+            "data_health": [
+                {
+                    **f.details,
+                    "code": f.code,
+                    "message": health_message(digest.language, f, digest.shop_id, digest.day),
+                }
+                for f in digest.health
             ],
             "summary": {
                 "return_rate": headline.return_rate if headline else None,
@@ -473,6 +623,9 @@ class GenericChannel(Channel):
                 "anomalies": len(digest.anomalies),
                 "spikes": len(digest.spikes) + digest.more,
                 "slices": list(digest.slices),
+                "muted": digest.muted,
+                "event": digest.event,
+                "event_expected": digest.event_expected,
             },
             "failure": (
                 {"what_failed": digest.failure[0], "what_to_do": digest.failure[1]}
@@ -531,31 +684,3 @@ def channels_for(settings: Settings, shop_id: str) -> list[ChannelSettings]:
         for c in settings.alerts.channels
         if (c.shops is None or shop_id in c.shops) and (named is None or c.name in named)
     ]
-
-
-def send_test_message(
-    settings: Settings,
-    channel_name: str,
-    *,
-    session: Any = None,
-    clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], None] | None = None,
-    day: date | None = None,
-):
-    """Send a sample digest (marked as a test) straight to one channel, bypassing the outbox.
-
-    Returns the `DeliveryOutcome` of the last part sent (ok, attempts, error). Raises
-    UnknownChannelError for a name that is not configured.
-    """
-    from returnwatch.alerts.sender import Deliverer  # sender imports this module
-
-    config = channel_settings(settings, channel_name)
-    channel = make_channel(config)
-    digest = sample_digest(settings, config, day or date.fromtimestamp((clock or time.time)()))
-    deliverer = Deliverer(settings.alerts, session=session, clock=clock, sleep=sleep)
-    outcome = None
-    for message in channel.render(digest, dedup_key="test"):
-        outcome = deliverer.deliver(channel, message.payload)
-        if not outcome.ok:
-            break
-    return outcome

@@ -3,17 +3,23 @@
 Three steps, each testable alone:
 
 1. `load_night` reads one shop-night from the warehouse: the headline rate, every anomaly,
-   and for each anomaly its top 售后原因, carriers and (for a SKU) product name.
-2. `digest_for_channel` keeps what a channel wants (severity, dimensions), folds explained
-   slices under the spike that explains them ("a SKU spike that lifts its region says so
-   once"), ranks the rest by extra returns and cuts the list at `max_spikes`.
+   and for each anomaly its top 售后原因, carriers and (for a SKU) product name, its
+   incident and whether it is muted, its owners and the promotion the night is in; the
+   incidents resolved that night; the night's data-health findings.
+2. `digest_for_channel` keeps what a channel wants (severity, dimensions, an owner's
+   slices), folds explained slices under the spike that explains them ("a SKU spike that
+   lifts its region says so once"), leaves out muted slices and rises a promotion
+   explains, lists new and worse incidents ranked by extra returns (ongoing ones as
+   compact lines) and cuts the list at `max_spikes`.
 3. `render` turns a digest into language-specific lines: a title, an intro, one section per
-   spike, an outro and a footer. Channels (channels.py) only add markup and split by size.
+   spike, the lists (持续中, 已恢复, 数据健康), an outro and a footer. Channels
+   (channels.py) only add markup (and @-mentions) and split by size.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
@@ -21,12 +27,17 @@ from typing import Literal
 import duckdb
 
 from returnwatch.alerts.i18n import SEVERITY_ICONS, t
-from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
 from returnwatch.slices import parse_slice_id, slice_id, slice_label
+from returnwatch.transforms.calendar import EventContext, against_event, event_on
+from returnwatch.transforms.incidents import Slice, slice_matches
+from returnwatch.warehouse.calendar import event_lift
+from returnwatch.warehouse.health import Finding, TokenState, night_health
+from returnwatch.warehouse.incidents import Resolved, resolved_on
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
-DigestKind = Literal["digest", "all_clear", "failure"]
+DigestKind = Literal["digest", "all_clear", "failure", "data_health"]
 
 
 @dataclass(frozen=True)
@@ -70,10 +81,30 @@ class Spike:
     top_reasons: tuple[tuple[str, int], ...] = ()
     top_carriers: tuple[tuple[str, int], ...] = ()
     related: tuple[Spike, ...] = ()  # slices this spike explains, folded under it
+    # Where the slice's incident stands tonight (None: no bookkeeping ran, e.g. a sample).
+    incident: Incident | None = None
+    muted: bool = False
+    owners: tuple[OwnerSettings, ...] = ()  # @-mentioned beside the spike
+    event: EventContext | None = None  # the promotion the night falls in, if any
 
     @property
     def slice_id(self) -> str:
         return slice_id(self.dimension, self.key)
+
+    @property
+    def is_news(self) -> bool:
+        """New or worse tonight (or no incident known): worth a message by itself."""
+        return self.incident is None or self.incident.status in ("new", "worse")
+
+
+@dataclass(frozen=True)
+class Incident:
+    """The incident a night's anomaly belongs to, as of that night."""
+
+    id: str
+    status: str  # new | ongoing | worse
+    first_day: date
+    nights: int  # anomalous nights so far, tonight included
 
 
 @dataclass(frozen=True)
@@ -84,6 +115,9 @@ class Night:
     day: date
     headline: Headline | None
     anomalies: tuple[Spike, ...]
+    resolved: tuple[Resolved, ...] = ()
+    health: tuple[Finding, ...] = ()
+    event: str | None = None  # the promotion (or its return window) the night is in
 
 
 @dataclass(frozen=True)
@@ -104,10 +138,26 @@ class Digest:
     is_test: bool = False
     failure: tuple[str, str] | None = None  # (what failed, what to do)
     attachments: tuple[Attachment, ...] = ()
+    ongoing: tuple[Spike, ...] = ()  # ongoing incidents not worse: one compact line each
+    resolved: tuple[Resolved, ...] = ()  # incidents resolved tonight (已恢复), listed once
+    health: tuple[Finding, ...] = ()  # data-health findings of the night
+    muted: int = 0  # primary spikes left out because their slice is muted
+    event: str | None = None  # the promotion the night falls in
+    event_expected: int = 0  # primary spikes the promotion alone explains (not listed)
+    shop_flag: bool = False  # --shop in the mute commands shown (several shops configured)
+
+    def content_items(self) -> tuple[str, ...]:
+        """What the reader is told: the primary slices, the resolved incidents and the
+        data-health codes. The outbox stores them and compares them between reruns."""
+        return (
+            *self.slices,
+            *(f"resolved:{r.incident_id}" for r in self.resolved),
+            *(f"health:{f.code}" for f in self.health),
+        )
 
     def content_key(self) -> str:
         """A short, stable hash of what makes two digests "the same message"."""
-        parts = [self.kind, *self.slices]
+        parts = [self.kind, *self.content_items()]
         if self.failure:
             parts.append(self.failure[0])
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
@@ -121,11 +171,24 @@ def load_night(
 ) -> Night:
     """The headline and every anomaly of one shop-night, with reasons and carriers."""
     alerts = settings.alerts
+    columns = _anomaly_columns(con)
+    lifecycle = {"incident_id", "incident_status", "muted"} <= columns
+    extra = (
+        """, incident_id, incident_status, coalesce(muted, false),
+               (SELECT min(day) FROM anomalies AS i
+                WHERE i.shop_id = a.shop_id AND i.incident_id = a.incident_id),
+               (SELECT count(DISTINCT day) FROM anomalies AS i
+                WHERE i.shop_id = a.shop_id AND i.incident_id = a.incident_id
+                  AND i.day <= a.day)"""
+        if lifecycle
+        else ""
+    )
     rows = con.execute(
-        """
+        f"""
         SELECT dimension, key, severity, return_rate, baseline_rate, lift, order_lines,
                returns, expected_returns, extra_returns, p_value, reason, explained_by
-        FROM anomalies
+               {extra}
+        FROM anomalies AS a
         WHERE shop_id = ? AND day = ?
         -- one row per slice even if the table holds several (e.g. two detection modes)
         QUALIFY row_number() OVER (
@@ -133,17 +196,75 @@ def load_night(
         """,
         [shop_id, day],
     ).fetchall()
+    event = event_on(settings.calendar_for(shop_id), day)
+    lift, learned = event_lift(con, settings, shop_id, event) if event else (0.0, False)
     anomalies = []
     for row in rows:
-        spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:])
+        spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:13])
+        if event is not None and spike.expected_returns is not None:
+            spike = replace(
+                spike,
+                event=against_event(
+                    event.name, lift, learned, spike.returns or 0, spike.expected_returns
+                ),
+            )
+        incident = None
+        if lifecycle and row[13] is not None:
+            incident = Incident(row[13], row[14] or "new", row[16], int(row[17]))
         spike = replace(
             spike,
             product_name=_product_name(con, shop_id, spike) if spike.dimension == "sku" else None,
             top_reasons=_top(con, shop_id, day, spike, "reason", alerts.top_reasons),
             top_carriers=_top(con, shop_id, day, spike, "carrier", alerts.top_carriers),
+            incident=incident,
+            muted=bool(row[15]) if lifecycle else False,
+            owners=owners_of(settings, spike.dimension, spike.key),
         )
         anomalies.append(spike)
-    return Night(shop_id, day, _headline(con, shop_id, day), tuple(anomalies))
+    return Night(
+        shop_id,
+        day,
+        _headline(con, shop_id, day),
+        tuple(anomalies),
+        resolved=tuple(resolved_on(con, shop_id, day)) if lifecycle else (),
+        health=tuple(night_health(con, settings, shop_id, day, token=api_token(settings, shop_id))),
+        event=event.name if event else None,
+    )
+
+
+def api_token(settings: Settings, shop_id: str, *, now: float | None = None) -> TokenState | None:
+    """The 抖店 API token's state for the night's data health (code `token_expiring`), read
+    from the token file the API source keeps (sources/doudian_api/tokens.py). None without
+    an API source, for a shop its credentials do not belong to, and before the first
+    renewal (a configured token's age is not known)."""
+    from returnwatch.sources.doudian_api import api_configured, token_health
+
+    owner = settings.source.api.shop_id
+    if not api_configured(settings) or (owner is not None and owner != shop_id):
+        return None
+    health = token_health(settings, now=now)
+    if health.refresh_expires_at is None:
+        return None
+    expires = health.refresh_expires_at.replace(tzinfo=None)
+    return TokenState(expires, health.what_failed if health.status == "expired" else None)
+
+
+def _anomaly_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'anomalies'"
+        ).fetchall()
+    }
+
+
+def owners_of(settings: Settings, dimension: str, key: str) -> tuple[OwnerSettings, ...]:
+    """The `[[alerts.owners]]` whose slice patterns cover this slice, in config order."""
+    return tuple(
+        owner
+        for owner in settings.alerts.owners
+        if any(slice_matches(pattern, dimension, key) for pattern in owner.slices)
+    )
 
 
 def _headline(con: duckdb.DuckDBPyConnection, shop_id: str, day: date) -> Headline | None:
@@ -209,34 +330,83 @@ def _product_name(con: duckdb.DuckDBPyConnection, shop_id: str, spike: Spike) ->
 
 
 def digest_for_channel(night: Night, channel: ChannelSettings, settings: Settings) -> Digest | None:
-    """The channel's digest of the night, or None for a quiet night without all-clear."""
+    """The channel's digest of the night, or None when it has nothing to say.
+
+    What makes a message: a new or worse incident (every listed spike with
+    `repeat = "daily"`), an incident resolved tonight, or a data-health finding. Muted
+    slices are never listed (counted in the footer); ongoing incidents that are not worse
+    ride along as one compact line each (with `send_all_clear`, a night with only them
+    is a digest of them). A night with only data health is a `data_health` message; a
+    quiet night sends an all-clear only with `send_all_clear`.
+    """
     alerts = settings.alerts
     language = channel.language or alerts.language
     floor = SEVERITY_RANK[channel.min_severity]
+    owned = _owned_by_channel(settings, channel.name)
+
+    def wanted(dimension: str, key: str) -> bool:
+        if channel.dimensions is not None and dimension not in channel.dimensions:
+            return False
+        return owned is None or any(slice_matches(p, dimension, key) for p in owned)
+
     accepted = [
         a
         for a in night.anomalies
-        if SEVERITY_RANK.get(a.severity, 0) >= floor
-        and (channel.dimensions is None or a.dimension in channel.dimensions)
+        if SEVERITY_RANK.get(a.severity, 0) >= floor and wanted(a.dimension, a.key)
     ]
+    folded = fold_related(accepted)
+    muted = [p for p in folded if p.muted]
+    floor_extra = settings.detection.min_extra_returns
+    expected = [p for p in folded if not p.muted and p.event and p.event.explains(floor_extra)]
+    listed = [p for p in folded if not p.muted and p not in expected]
+    if alerts.repeat == "daily":
+        news, ongoing = listed, []
+    else:
+        news = [p for p in listed if p.is_news]
+        ongoing = [p for p in listed if not p.is_news]
+    resolved = tuple(r for r in night.resolved if wanted(r.dimension, r.key))
+    health = night.health if owned is None else ()
+    hidden = {s.slice_id for p in (*muted, *expected) for s in (p, *p.related)}
     common = {
         "shop_id": night.shop_id,
         "day": night.day,
         "language": language,
         "window_days": settings.detection.window_days,
         "headline": night.headline,
+        "ongoing": tuple(ongoing),
+        "resolved": resolved,
+        "health": health,
+        "muted": len(muted),
+        "event": night.event,
+        "event_expected": len(expected),
+        "anomalies": tuple(
+            sorted((a for a in accepted if a.slice_id not in hidden), key=_impact, reverse=True)
+        ),
+        "shop_flag": len(settings.shop_ids()) > 1,
     }
-    if not accepted:
-        return Digest(kind="all_clear", **common) if alerts.send_all_clear else None
-    primaries = fold_related(accepted)
-    return Digest(
-        kind="digest",
-        spikes=tuple(primaries[: alerts.max_spikes]),
-        more=max(0, len(primaries) - alerts.max_spikes),
-        anomalies=tuple(sorted(accepted, key=_impact, reverse=True)),
-        slices=tuple(sorted(p.slice_id for p in primaries)),
-        **common,
-    )
+    if news or resolved or (ongoing and alerts.send_all_clear):
+        return Digest(
+            kind="digest",
+            spikes=tuple(news[: alerts.max_spikes]),
+            more=max(0, len(news) - alerts.max_spikes),
+            slices=tuple(sorted(p.slice_id for p in news)),
+            **common,
+        )
+    if health:
+        return Digest(kind="data_health", **common)
+    return Digest(kind="all_clear", **common) if alerts.send_all_clear else None
+
+
+def _owned_by_channel(settings: Settings, channel_name: str) -> list[str] | None:
+    """The slice patterns of the owners whose own channel this is; None for a shop
+    channel (it gets every slice)."""
+    patterns = [
+        pattern
+        for owner in settings.alerts.owners
+        if owner.channel == channel_name
+        for pattern in owner.slices
+    ]
+    return patterns or None
 
 
 def fold_related(anomalies: list[Spike]) -> list[Spike]:
@@ -291,10 +461,21 @@ def failure_digest(
 
 @dataclass(frozen=True)
 class Section:
-    """One spike as lines; the first line is its heading."""
+    """One spike (or one list: ongoing, resolved, data health) as lines; the first line
+    is its heading. `mentions` are the owners the channel @-mentions under it, each in
+    its platform's syntax (channels.py)."""
 
     lines: tuple[str, ...]
     severity: str | None = None
+    mentions: tuple[OwnerSettings, ...] = ()
+    mention_label: str = ""  # "负责人：" / "Owner: ", before the platform's mentions
+
+    def mention_line(self, mark: Callable[[OwnerSettings], str | None]) -> str | None:
+        """The owners' line as one platform writes it (`mark` returns None for an owner
+        that platform has no id for: their name is written instead)."""
+        if not self.mentions:
+            return None
+        return self.mention_label + " ".join(mark(o) or o.name for o in self.mentions)
 
 
 @dataclass(frozen=True)
@@ -312,7 +493,10 @@ class Rendered:
     def text(self) -> str:
         """The whole message as plain text (generic receivers, logs of what was sent)."""
         blocks = [self.title, "\n".join(self.intro)]
-        blocks += ["\n".join(s.lines) for s in self.sections]
+        blocks += [
+            "\n".join([*s.lines, *filter(None, [s.mention_line(lambda o: None)])])
+            for s in self.sections
+        ]
         blocks += ["\n".join(self.outro), "\n".join(self.footer)]
         blocks += [f"{a.title}: {a.url}" for a in self.links]
         return "\n\n".join(b for b in blocks if b)
@@ -367,19 +551,164 @@ def render(digest: Digest) -> Rendered:
         )
         return Rendered(title, "red", intro, (), tuple(outro), ("returnwatch",), digest.attachments)
 
+    if digest.muted:
+        footer += (t(lang, "muted.footer", n=digest.muted),)
     intro = list(_headline_lines(lang, digest.headline))
+    if digest.event:
+        intro.append(t(lang, "event.intro", event=digest.event))
+    if digest.event_expected:
+        footer += (t(lang, "event.footer", n=digest.event_expected, event=digest.event),)
+    lists = _list_sections(digest)
+    if digest.kind == "data_health":
+        intro.append(t(lang, "health.intro"))
+        return Rendered(
+            title, "orange", tuple(intro), lists, tuple(outro), footer, digest.attachments
+        )
     if digest.kind == "all_clear":
-        intro.append(t(lang, "all_clear.body"))
-        return Rendered(title, "green", tuple(intro), (), tuple(outro), footer, digest.attachments)
+        if not digest.ongoing:
+            intro.append(t(lang, "all_clear.body"))
+        return Rendered(
+            title, "green", tuple(intro), lists, tuple(outro), footer, digest.attachments
+        )
 
-    intro.append(t(lang, "spikes.count", n=len(digest.spikes) + digest.more))
+    if digest.spikes or digest.more:
+        intro.append(t(lang, "spikes.count", n=len(digest.spikes) + digest.more))
+    else:
+        intro.append(t(lang, "quiet.intro"))
     sections = tuple(
-        Section(_spike_lines(lang, i, spike), spike.severity)
+        Section(
+            _spike_lines(lang, i, spike, digest),
+            spike.severity,
+            _mentions_of(spike),
+            t(lang, "mention", names=""),
+        )
         for i, spike in enumerate(digest.spikes, 1)
     )
     worst = max((SEVERITY_RANK.get(s.severity, 0) for s in digest.spikes), default=0)
-    color = ("blue", "orange", "red")[worst]
-    return Rendered(title, color, tuple(intro), sections, tuple(outro), footer, digest.attachments)
+    color = ("blue", "orange", "red")[worst] if digest.spikes else "green"
+    if not digest.spikes and digest.health:
+        color = "orange"
+    return Rendered(
+        title, color, tuple(intro), sections + lists, tuple(outro), footer, digest.attachments
+    )
+
+
+def _mentions_of(spike: Spike) -> tuple[OwnerSettings, ...]:
+    """The owners of the spike and of the slices folded under it, each once."""
+    seen: dict[str, OwnerSettings] = {}
+    for s in (spike, *spike.related):
+        for owner in s.owners:
+            seen.setdefault(owner.name, owner)
+    return tuple(seen.values())
+
+
+def _list_sections(digest: Digest) -> tuple[Section, ...]:
+    """The compact lists after the spikes: ongoing incidents, 已恢复, data health."""
+    lang = digest.language
+    sections = []
+    if digest.ongoing:
+        lines = [t(lang, "ongoing.head")]
+        for spike in digest.ongoing:
+            days = _incident_days(spike, digest.day)
+            lines.append(
+                t(
+                    lang,
+                    "ongoing.line",
+                    label=spike_label(lang, spike),
+                    days=days,
+                    extra=count(spike.extra_returns),
+                )
+            )
+        mentions = tuple({o.name: o for s in digest.ongoing for o in _mentions_of(s)}.values())
+        sections.append(Section(tuple(lines), None, mentions, t(lang, "mention", names="")))
+    if digest.resolved:
+        lines = [t(lang, "resolved.head")]
+        for r in digest.resolved:
+            lines.append(
+                t(
+                    lang,
+                    "resolved.line",
+                    label=slice_label(r.dimension, r.key, language=lang),
+                    first=r.first_day.isoformat(),
+                    last=r.last_day.isoformat(),
+                    nights=r.nights,
+                    peak=count(r.peak_extra_returns),
+                )
+            )
+        sections.append(Section(tuple(lines)))
+    if digest.health:
+        lines = [t(lang, "health.head")]
+        lines += [health_message(lang, f, digest.shop_id, digest.day) for f in digest.health]
+        sections.append(Section(tuple(lines), "warning"))
+    return tuple(sections)
+
+
+def _incident_days(spike: Spike, day: date) -> int:
+    """Calendar days since the incident began, tonight included (持续第 N 天)."""
+    if spike.incident is None:
+        return 1
+    return (day - spike.incident.first_day).days + 1
+
+
+def health_message(lang: str, finding: Finding, shop_id: str, day: date) -> str:
+    """One data-health finding as a sentence: what happened and what to do."""
+    d = finding.details
+    sep = t(lang, "list_sep")
+    if finding.code == "no_orders":
+        return t(lang, "health.no_orders", median=count(d["trailing_median"]), day=day)
+    if finding.code == "partial_orders":
+        return t(
+            lang,
+            "health.partial_orders",
+            orders=count(d["order_lines"]),
+            median=count(d["trailing_median"]),
+            share=pct(d["share"]),
+            day=day,
+        )
+    if finding.code == "files_refused":
+        files = sep.join(
+            f"{f['file']}（{f['why']}）" if lang == "zh" else f"{f['file']} ({f['why']})"
+            for f in d["files"][:5]
+        )
+        return t(lang, "health.files_refused", count=d["count"], files=files)
+    if finding.code == "quarantine_high":
+        trailing = (
+            t(lang, "health.quarantine_trailing", share=pct(d["trailing_share"]))
+            if d.get("trailing_share") is not None
+            else ""
+        )
+        return t(
+            lang,
+            "health.quarantine_high",
+            quarantined=count(d["rows_quarantined"]),
+            read=count(d["rows_read"]),
+            share=pct(d["share"]),
+            trailing=trailing,
+        )
+    if finding.code == "unknown_values":
+        return t(lang, "health.unknown_values", count=d["count"], values=sep.join(d["values"]))
+    if finding.code == "token_expiring":
+        if d.get("refresh_error"):
+            return t(lang, "health.token_failed", error=d["refresh_error"])
+        return t(lang, "health.token_expiring", expires=d["expires_at"])
+    if finding.code == "shop_without_data":
+        return t(lang, "health.shop_without_data", shop=shop_id, others=sep.join(d["other_shops"]))
+    return f"{finding.code}: {d}"
+
+
+def mute_command(spike: Spike, digest: Digest) -> str:
+    """The exact command that mutes this spike's slice for a week."""
+    lang = digest.language
+    shop = f" --shop {digest.shop_id}" if digest.shop_flag else ""
+    return (
+        f"returnwatch alerts mute {_quote(str(Slice(spike.dimension, spike.key)))} "
+        f'--days 7 --reason "{t(lang, "mute.reason")}"{shop}'
+    )
+
+
+def _quote(text: str) -> str:
+    """A slice as one shell word (keys may hold spaces)."""
+    return text if all(c.isalnum() or c in ":_-.*" or ord(c) > 127 for c in text) else f"'{text}'"
 
 
 def _headline_lines(lang: str, headline: Headline | None) -> tuple[str, ...]:
@@ -401,7 +730,7 @@ def _headline_lines(lang: str, headline: Headline | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
+def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, ...]:
     sep = t(lang, "list_sep")
     rate, base = spike.return_rate, spike.baseline_rate
     lines = [
@@ -425,6 +754,25 @@ def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
             expected=count(spike.expected_returns),
         ),
     ]
+    if spike.event is not None:
+        lines.append(
+            t(
+                lang,
+                "event.spike_learned" if spike.event.learned else "event.spike",
+                event=spike.event.name,
+                lift=f"{spike.event.lift * 100:+.0f}%",
+                extra=count(spike.event.extra_returns),
+            )
+        )
+    if spike.incident is not None:
+        lines.append(
+            t(
+                lang,
+                f"incident.{spike.incident.status}",
+                days=_incident_days(spike, digest.day),
+                first=spike.incident.first_day.isoformat(),
+            )
+        )
     if spike.top_reasons:
         items = sep.join(f"{r or t(lang, 'unknown')} {n}" for r, n in spike.top_reasons)
         lines.append(t(lang, "spike.reasons", items=items))
@@ -442,6 +790,8 @@ def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
     elif spike.explained_by:
         cause = slice_label(*parse_slice_id(spike.explained_by), language=lang)
         lines.append(t(lang, "spike.explained_by", label=cause))
+    if not digest.is_test:
+        lines.append(t(lang, "mute.hint", command=mute_command(spike, digest)))
     return tuple(lines)
 
 

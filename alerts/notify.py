@@ -1,4 +1,5 @@
-"""Telling every channel that the nightly run failed, so silence always means "all fine".
+"""Telling every channel that the nightly run failed, so silence always means "all fine";
+and that the 抖店 API's authorisation is about to run out, while there is time to act.
 
 Best effort by design: this runs while something is already broken. When the warehouse is
 usable, the notice goes through the outbox (recorded, deduplicated per night and failure,

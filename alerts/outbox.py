@@ -6,6 +6,8 @@ content is a hash of the kind and the primary slices it reports. Enqueueing a ni
 
 - same slices as a row already pending, sent or failed → nothing new;
 - only slices that were already sent (some went away) → nothing new;
+- (slices here are the digest's content items: primary slices, `resolved:<incident>`
+  and `health:<code>`, so a resolution or a data-health finding is news too)
 - new slices → the pending rows of the old version are superseded (never sent), and the new
   digest goes out, titled as an update if an earlier version was already sent;
 - a quiet night → the pending rows are superseded; an all-clear is enqueued only with
@@ -30,6 +32,8 @@ from returnwatch.alerts.digest import (
     load_night,
 )
 from returnwatch.settings import ChannelSettings, Settings
+from returnwatch.warehouse.calendar import sync_promo_days
+from returnwatch.warehouse.incidents import update_incidents
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +82,15 @@ def enqueue_digests(
     nights older than `catch_up_days` before the newest one are history, not news, and are
     skipped.
     """
+    if not days:
+        return 0
     channels = channels_for(settings, shop_id)
-    if not channels or not days:
+    # The lifecycle's bookkeeping (promo days, incidents, mutes) is kept with or without
+    # channels: analysts read it too.
+    sync_promo_days(con, settings, shop_id)
+    for day in sorted(set(days)):
+        update_incidents(con, settings, shop_id, day, now=now)
+    if not channels:
         return 0
     horizon = max(days) - timedelta(days=settings.alerts.catch_up_days)
     recent = sorted({day for day in days if day >= horizon})
@@ -150,7 +161,7 @@ def _enqueue(
     if dedup_key in live:
         return []
     if any(status == "sent" for _, status, _ in rows) and group == NIGHT:
-        if set(digest.slices) <= sent_slices:
+        if set(digest.content_items()) <= sent_slices:
             return []  # nothing the reader has not seen
         if digest.kind == "digest":
             digest = replace(digest, is_update=True)
@@ -177,7 +188,7 @@ def _enqueue(
                 message.part,
                 message.parts,
                 message.title,
-                list(digest.slices),
+                list(digest.content_items()),
                 to_json(message.payload).decode(),
                 created,
             ],

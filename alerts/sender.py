@@ -6,9 +6,12 @@ sent again: at-least-once, with a window of one request). A channel failure neve
 the row keeps its error and stays pending for the next run (timeouts, connection errors,
 5xx, throttling) or is marked failed (other 4xx, a bad signature, a wrong key).
 
-Retries: exponential backoff with jitter; `Retry-After` on 429 and the platforms' own
-throttling codes are honoured; a wait longer than `max_wait_seconds`, or a channel that
-keeps failing, ends that channel's turn in this run (its later rows wait too, so parts and
+Retries: the project's one policy (`returnwatch.retrying`): exponential backoff with
+jitter; `Retry-After` on 429 is honoured, and a longer one than `max_wait_seconds` ends
+that channel's turn in this run; the platforms' own throttling codes are waited out for
+the penalty the platform documents (DingTalk blocks a bot for 10 minutes) and block every
+message to that bot meanwhile, so no try is spent on a bot that cannot answer. A channel
+that keeps failing ends its turn in this run (its later rows wait too, so parts and
 nights never arrive out of order). Clock and sleep are injectable, so tests never wait.
 """
 
@@ -17,18 +20,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
-from returnwatch.alerts import redact
-from returnwatch.alerts.channels import CHANNEL_TYPES, Channel, DeliveryError, make_channel
+from returnwatch import redact
+from returnwatch.alerts.channels import (
+    CHANNEL_TYPES,
+    Channel,
+    DeliveryError,
+    channel_settings,
+    make_channel,
+)
+from returnwatch.alerts.digest import sample_digest
+from returnwatch.retrying import RetryPolicy, Verdict
 from returnwatch.settings import AlertSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -67,10 +78,15 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.sent: deque[float] = deque()
+        self.paused_until = 0.0
+
+    def pause_until(self, moment: float) -> None:
+        """The platform has blocked the bot until `moment` (DingTalk's 10 minutes)."""
+        self.paused_until = max(self.paused_until, moment)
 
     def acquire(self) -> None:
         now = self.clock()
-        wait = 0.0
+        wait = max(0.0, self.paused_until - now)
         for count, window in self.limits:
             recent = [t for t in self.sent if t > now - window]
             if len(recent) >= count:
@@ -95,11 +111,13 @@ class Deliverer:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        rng: random.Random | None = None,
     ):
         self.alerts = alerts
         self.session = session or requests.Session()
         self.clock = clock or time.time
         self.sleep = sleep or time.sleep
+        self.rng = rng or random.Random()
         self._limiters: dict[str, RateLimiter] = {}
 
     def limiter(self, channel: Channel) -> RateLimiter:
@@ -110,32 +128,18 @@ class Deliverer:
         return self._limiters[key]
 
     def deliver(self, channel: Channel, payload: dict) -> DeliveryOutcome:
-        """One message, retried within this run as the settings allow; never raises for
-        the receiver's failures."""
+        """One message, retried within this run by the project's one retry policy
+        (`returnwatch.retrying`); never raises for the receiver's failures."""
         alerts = self.alerts
+        policy = RetryPolicy(
+            alerts.max_attempts_per_run,
+            alerts.backoff_initial_seconds,
+            alerts.backoff_max_seconds,
+            max_wait=alerts.max_wait_seconds,
+        )
+        limiter = self.limiter(channel)
         attempts = 0
         last_error: str | None = None
-        backoff = wait_exponential_jitter(
-            initial=alerts.backoff_initial_seconds,
-            max=alerts.backoff_max_seconds,
-            jitter=alerts.backoff_initial_seconds,
-        )
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, DeliveryError) and error.retry_after is not None:
-                return error.retry_after
-            return backoff(state)
-
-        def stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= alerts.max_attempts_per_run:
-                return True
-            error = state.outcome.exception() if state.outcome else None
-            return (
-                isinstance(error, DeliveryError)
-                and error.retry_after is not None
-                and error.retry_after > alerts.max_wait_seconds
-            )
 
         def attempt() -> None:
             nonlocal attempts, last_error
@@ -144,10 +148,13 @@ class Deliverer:
                 send_once()
             except DeliveryError as error:
                 last_error = error.message
+                if error.penalty and error.retry_after:
+                    # The bot is blocked, not just this message: every message to it waits.
+                    limiter.pause_until(self.clock() + error.retry_after)
                 raise
 
         def send_once() -> None:
-            self.limiter(channel).acquire()
+            limiter.acquire()
             request = channel.prepare(payload, self.clock())
             try:
                 response = self.session.post(
@@ -168,15 +175,8 @@ class Deliverer:
                 response.status_code, response.headers, response.text, self.clock()
             )
 
-        retrying = Retrying(
-            stop=stop,
-            wait=wait,
-            retry=retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.retryable),
-            sleep=self.sleep,
-            reraise=True,
-        )
         try:
-            retrying(attempt)
+            policy.run(attempt, _verdict, sleep=self.sleep, rng=self.rng)
         except DeliveryError as error:
             log.warning(
                 "alert to channel %s not delivered after %d attempt(s): %s",
@@ -186,6 +186,12 @@ class Deliverer:
             )
             return DeliveryOutcome(False, attempts, error.message, error.retryable)
         return DeliveryOutcome(True, attempts, last_error)
+
+
+def _verdict(error: BaseException) -> Verdict:
+    if not isinstance(error, DeliveryError):
+        return Verdict(False)
+    return Verdict(error.retryable, error.retry_after, error.penalty)
 
 
 def send_pending(
@@ -270,3 +276,30 @@ def _record(
         """,
         [status, attempts, redact.scrub(error) if error else None, at, status, at, alert_id],
     )
+
+
+def send_test_message(
+    settings: Settings,
+    channel_name: str,
+    *,
+    session: requests.Session | None = None,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+    day: date | None = None,
+) -> DeliveryOutcome | None:
+    """Send a sample digest (marked as a test) straight to one channel, bypassing the outbox.
+
+    Returns the `DeliveryOutcome` of the last part sent (ok, attempts, error). Raises
+    UnknownChannelError for a name that is not configured. It lives here, beside the
+    Deliverer it uses, so `channels` (markup and limits) never imports `sender` (delivery).
+    """
+    config = channel_settings(settings, channel_name)
+    channel = make_channel(config)
+    digest = sample_digest(settings, config, day or date.fromtimestamp((clock or time.time)()))
+    deliverer = Deliverer(settings.alerts, session=session, clock=clock, sleep=sleep)
+    outcome = None
+    for message in channel.render(digest, dedup_key="test"):
+        outcome = deliverer.deliver(channel, message.payload)
+        if not outcome.ok:
+            break
+    return outcome

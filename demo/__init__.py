@@ -1,8 +1,11 @@
 """`returnwatch demo`: the whole job on a synthetic shop, with a chat receiver it runs itself.
 
 A seeded shop with injected return spikes is written as 抖店 monthly exports into an
-inbox, imported, backfilled (no messages), and then its last night is run the way the
-nightly job runs it, with the digest delivered to a local webhook receiver and shown.
+inbox, imported, backfilled (no messages), and then its last two nights are run the way
+the nightly job runs them, with the digests delivered to a local webhook receiver and
+shown: a SKU spike that starts on the first of them and gets worse on the second (one
+incident, new then worse), and a file dropped into the inbox by mistake (a data-health
+line: silence must mean all fine).
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ def demo_settings(out_dir: Path, receiver_url: str) -> Settings:
             "send_all_clear": True,
             "channels": [ChannelSettings(name="demo-chat", type="generic", url=receiver_url)],
         },
+        # The synthetic shop has no promotions: its nights in 双11's window would be
+        # measured against a rise that never happens.
+        default_calendar=False,
     )
 
 
@@ -111,14 +117,20 @@ SELECT file_name, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM 
 
 
 def demo_shop(seed: int, days: int):
-    """The seeded shop, with one more SKU spike on its last night so the demo night has news."""
+    """The seeded shop, with one more SKU spike on its last two nights (3x, then 6x) so
+    the demo nights have news: one incident, new and then worse."""
     from returnwatch.demo.shop import SpikeSpec, generate_shop
 
     first = generate_shop(seed=seed, days=days, shop_id=DEMO_SHOP)
     last_night = first.start + dt.timedelta(days=days - 1)
-    busiest = first.order_lines["sku_id"].value_counts().index[2]
-    specs = [SpikeSpec(s.day, s.dimension, s.key, s.multiplier) for s in first.spikes]
-    specs.append(SpikeSpec(last_night, "sku", str(busiest), 3.5))
+    busiest = first.order_lines["sku_id"].value_counts().index[0]
+    specs = [
+        SpikeSpec(s.day, s.dimension, s.key, s.multiplier)
+        for s in first.spikes
+        if s.day < last_night - dt.timedelta(days=1)
+    ]
+    specs.append(SpikeSpec(last_night - dt.timedelta(days=1), "sku", str(busiest), 3.0))
+    specs.append(SpikeSpec(last_night, "sku", str(busiest), 6.0))
     return generate_shop(seed=seed, days=days, shop_id=DEMO_SHOP, spikes=specs)
 
 
@@ -150,21 +162,24 @@ def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print)
             say("   " + result.line())
         publish(settings, con)
         con.close()
-        history_end = last_night - dt.timedelta(days=1)
+        history_end = last_night - dt.timedelta(days=2)
         say("3. Backfilled the history (rates, baselines, anomalies; no chat messages):")
         say("   " + run_backfill(shop.start, history_end, settings=settings).paragraph())
-        say(f"4. Ran the nightly job for {last_night}, alerting a local webhook receiver:")
-        for summary in run_nightly(settings, date=last_night):
-            say("   " + summary.paragraph())
-        say("   The ops chat received:")
-        for message in receiver.messages:
-            say("")
-            for line in (
-                message.get("text") or json.dumps(message, ensure_ascii=False)
-            ).splitlines():
-                say("   │ " + line)
-        if not receiver.messages:
-            say("   (nothing: a quiet night)")
+        (inbox / "退货说明.docx").write_bytes(b"not an export")  # dropped in by mistake
+        for night in (last_night - dt.timedelta(days=1), last_night):
+            say(f"4. Ran the nightly job for {night}, alerting a local webhook receiver:")
+            before = len(receiver.messages)
+            for summary in run_nightly(settings, date=night):
+                say("   " + summary.paragraph())
+            say("   The ops chat received:")
+            for message in receiver.messages[before:]:
+                say("")
+                for line in (
+                    message.get("text") or json.dumps(message, ensure_ascii=False)
+                ).splitlines():
+                    say("   │ " + line)
+            if len(receiver.messages) == before:
+                say("   (nothing: a quiet night)")
     con = connect(settings)
     say("")
     say("5. Injected spikes and what the detector made of them (small ones are noise-sized):")

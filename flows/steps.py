@@ -187,6 +187,8 @@ def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -
         return "not pulled: set [source.api] shop_id to the shop its credentials belong to"
     if owner is not None and owner != shop_id:
         return None  # the API credentials belong to another shop
+    # Three days before the refresh token ends, the night's data health says to authorise
+    # again (alerts.digest.api_token, code token_expiring).
     return str(pull_updates(con, settings, shop_id=shop_id))
 
 
@@ -314,7 +316,22 @@ def detect_history(
     """Re-detect days whose rates changed but that are not reported tonight: no digests."""
     if not days:
         return None
+    sync_calendar(con, settings, shop_id)
     return detection.detect_days(con, settings, shop_id, days)
+
+
+def sync_calendar(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> None:
+    """Write the shop's promo days before detecting, so the baselines leave them out
+    (`baseline_exclusions`); the digests sync them again in the same transaction."""
+    from returnwatch.warehouse.calendar import sync_promo_days
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        sync_promo_days(con, settings, shop_id)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
 
 
 def month_report_attachment(
@@ -357,6 +374,7 @@ def detect_night(
     def queue(con_: duckdb.DuckDBPyConnection, shop: str, days: list[dt.date]) -> None:
         enqueue_digests(con_, settings, shop, days, attachments=attachments)
 
+    sync_calendar(con, settings, shop_id)
     return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
 
 
@@ -392,9 +410,12 @@ def has_data(con: duckdb.DuckDBPyConnection, shop_id: str, night: dt.date) -> bo
 
 def settings_fingerprint(settings: Settings) -> str:
     """A short hash of the settings a night's anomalies and digests depend on besides the
-    data ([detection], [alerts] without secrets, [report], the timezone): a night detected
-    with other settings is not "already done"."""
-    data = settings.model_dump(mode="json", include={"detection", "alerts", "report", "timezone"})
+    data ([detection], [alerts] without secrets, [report], the timezone, the promo
+    calendar): a night detected with other settings is not "already done"."""
+    data = settings.model_dump(
+        mode="json",
+        include={"detection", "alerts", "report", "timezone", "calendar", "default_calendar"},
+    )
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,10 +1,15 @@
 """The nightly steps as Prefect tasks: names, retries, logging. The logic is in `steps.py`.
 
 Every task takes the run's open DuckDB connection, so none is cached (`NO_CACHE`): a
-connection cannot be hashed, and a cached step would skip real work. Retries are for
-what can heal by itself within minutes — the network (API, publishing to a network
-share) and a file an exporter was still finishing. Detection does not retry: the same
-data gives the same error.
+connection cannot be hashed, and a cached step would skip real work.
+
+Retries: outbound HTTP is retried once, per request, by `returnwatch.retrying` (the 抖店
+client and the alert sender both use it), so the tasks that make HTTP calls — `pull-api`
+and `send-alerts` — have no Prefect retries: a task retry would repeat every request of
+the step and multiply the attempts (3 task runs × 6 tries = 18 for one page). Prefect
+retries stay where no request policy reaches: a file an exporter was still finishing
+(`import-file`) and publishing to a network share (`publish`). Detection does not retry:
+the same data gives the same error.
 """
 
 from __future__ import annotations
@@ -21,24 +26,7 @@ from returnwatch.settings import Settings
 from returnwatch.sources.inbox import InboxFile, InboxScan
 
 
-def _worth_retrying(task, task_run, state) -> bool:
-    """Network trouble heals; a source that cannot even be imported does not."""
-    try:
-        state.result()
-    except steps.SourceUnavailable:
-        return False
-    except Exception:
-        return True
-    return True
-
-
-@task(
-    name="pull-api",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=_worth_retrying,
-    cache_policy=NO_CACHE,
-)
+@task(name="pull-api", retries=0, cache_policy=NO_CACHE)
 def pull_api(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> str | None:
     return steps.pull_api(con, settings, shop_id)
 
@@ -85,9 +73,9 @@ def detect_night(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: st
     return steps.detect_night(con, settings, shop_id, night)
 
 
-@task(name="send-alerts", cache_policy=NO_CACHE)
+@task(name="send-alerts", retries=0, cache_policy=NO_CACHE)
 def send_alerts(con: duckdb.DuckDBPyConnection, settings: Settings):
-    # send_pending retries each message itself (backoff, Retry-After) and never raises for
+    # send_pending retries each message itself (returnwatch.retrying) and never raises for
     # a channel that is down: its rows stay pending for the next run.
     return steps.send_alerts(con, settings)
 

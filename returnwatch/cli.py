@@ -515,7 +515,8 @@ def alerts_test(
     channel: Annotated[str, typer.Argument(help="A channel name from [[alerts.channels]].")],
 ) -> None:
     """Send a sample digest to one channel, to check its URL, secret and keyword settings."""
-    from returnwatch.alerts.channels import UnknownChannelError, send_test_message
+    from returnwatch.alerts.channels import UnknownChannelError
+    from returnwatch.alerts.sender import send_test_message
 
     try:
         outcome = send_test_message(_settings(), channel)
@@ -538,6 +539,183 @@ def _parse_day(value: str, option: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         _refuse(f"{option} {value}: not a date — use YYYY-MM-DD ({exc})")
+
+
+def _feedback_shop(settings, shop: str | None) -> str:
+    """--shop, else the one configured shop (several shops need --shop)."""
+    if shop:
+        return shop
+    shops = settings.shop_ids()
+    if len(shops) > 1:
+        err_console.print(f"several shops are configured ({', '.join(shops)}): add --shop")
+        raise typer.Exit(EXIT_REFUSED)
+    return shops[0]
+
+
+def _slice_arg(text: str):
+    from returnwatch.transforms.incidents import parse_slice
+
+    try:
+        return parse_slice(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _publish_feedback(settings, con) -> None:
+    """Feedback is written to the working file; analysts see it once published."""
+    from returnwatch.warehouse.publish import publish
+
+    publish(settings, con)
+
+
+SLICE_HELP = "shop, region:<province>, sku:<id>, or any <dimension>:<key>"
+
+
+@alerts_app.command("mute")
+def alerts_mute(
+    slice_: Annotated[str, typer.Argument(metavar="SLICE", help=SLICE_HELP)],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown in `alerts mutes`).")],
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Mute for N days.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Mute through this night (YYYY-MM-DD).")
+    ] = None,
+    shop: Annotated[str | None, typer.Option("--shop", help="The shop.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: your login).")] = None,
+) -> None:
+    """Stop listing a slice's spikes for a while ("known, stop"). Still detected and
+    stored; the digest counts it in its footer. Ends by itself."""
+    from returnwatch.warehouse.feedback import add_mute
+    from returnwatch.warehouse.publish import open_working
+
+    if (days is None) == (until is None):
+        raise typer.BadParameter("give exactly one of --days N or --until YYYY-MM-DD")
+    end = _parse_day(until, "--until") if until else dt.date.today() + dt.timedelta(days=days or 0)
+    settings = _settings()
+    target = _slice_arg(slice_)
+    shop_id = _feedback_shop(settings, shop)
+    con = open_working(settings)
+    try:
+        mute_id = add_mute(con, shop_id, target, end, reason, by)
+        _publish_feedback(settings, con)
+    except ValueError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(EXIT_REFUSED) from exc
+    finally:
+        con.close()
+    console.print(f"muted {target} in {shop_id} through {end} (mute {mute_id})", highlight=False)
+
+
+@alerts_app.command("unmute")
+def alerts_unmute(
+    slice_: Annotated[str, typer.Argument(metavar="SLICE", help=SLICE_HELP)],
+    shop: Annotated[str | None, typer.Option("--shop", help="The shop.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: your login).")] = None,
+) -> None:
+    """End a slice's mute now."""
+    from returnwatch.warehouse.feedback import unmute
+    from returnwatch.warehouse.publish import open_working
+
+    settings = _settings()
+    target = _slice_arg(slice_)
+    shop_id = _feedback_shop(settings, shop)
+    con = open_working(settings)
+    try:
+        ended = unmute(con, shop_id, target, by)
+        _publish_feedback(settings, con)
+    finally:
+        con.close()
+    if not ended:
+        err_console.print(f"{target} was not muted in {shop_id}")
+        raise typer.Exit(1)
+    console.print(f"unmuted {target} in {shop_id}", highlight=False)
+
+
+@alerts_app.command("mutes")
+def alerts_mutes(
+    shop: Annotated[str | None, typer.Option("--shop", help="Only this shop.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also the mutes that ended (expired or unmuted).")
+    ] = False,
+) -> None:
+    """List the mutes in force: slice, until, why, who, nights kept quiet so far."""
+    from rich.table import Table
+
+    from returnwatch.warehouse.feedback import active_mutes, muted_anomalies
+    from returnwatch.warehouse.publish import open_working
+
+    settings = _settings()
+    con = open_working(settings)
+    try:
+        yesterday = dt.date.today() - dt.timedelta(days=1)
+        mutes = active_mutes(con, yesterday, shop, include_ended=all_)
+        table = Table("shop", "slice", "until", "reason", "by", "nights muted", "state")
+        for m in mutes:
+            state = "in force" if m.in_force(yesterday) else "ended"
+            table.add_row(
+                m.shop_id, str(m.slice), str(m.until_day), m.reason, m.created_by,
+                str(muted_anomalies(con, m)), state,
+            )  # fmt: skip
+    finally:
+        con.close()
+    console.print(table if mutes else "nothing is muted")
+
+
+@alerts_app.command("annotate")
+def alerts_annotate(
+    slice_: Annotated[str, typer.Argument(metavar="SLICE", help=SLICE_HELP)],
+    verdict: Annotated[
+        str, typer.Argument(help="expected | new-normal | confirmed", metavar="VERDICT")
+    ],
+    day: Annotated[str, typer.Option("--day", help="The alert's night (YYYY-MM-DD).")],
+    note: Annotated[str | None, typer.Option("--note", help="What it was.")] = None,
+    shop: Annotated[str | None, typer.Option("--shop", help="The shop.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: your login).")] = None,
+) -> None:
+    """Say what an alert was. expected: the day stays out of the slice's baselines;
+    new-normal: the slice's baseline restarts from the day; confirmed: a true problem."""
+    from returnwatch.warehouse.feedback import VERDICTS, annotate
+    from returnwatch.warehouse.publish import open_working
+
+    if verdict not in VERDICTS:
+        raise typer.BadParameter(f"VERDICT is one of {', '.join(VERDICTS)}")
+    settings = _settings()
+    target = _slice_arg(slice_)
+    shop_id = _feedback_shop(settings, shop)
+    con = open_working(settings)
+    try:
+        annotate(con, shop_id, target, _parse_day(day, "--day"), verdict, note, by)
+        _publish_feedback(settings, con)
+    finally:
+        con.close()
+    console.print(f"{target} on {day} in {shop_id}: {verdict}", highlight=False)
+
+
+@alerts_app.command("stats")
+def alerts_stats(
+    shop: Annotated[str | None, typer.Option("--shop", help="Only this shop.")] = None,
+) -> None:
+    """Per dimension and severity: incidents, confirmed vs expected (the shop's own
+    precision, to tune [detection] from)."""
+    from rich.table import Table
+
+    from returnwatch.warehouse.feedback import stats
+    from returnwatch.warehouse.publish import open_working
+
+    settings = _settings()
+    con = open_working(settings)
+    try:
+        rows = stats(con, shop)
+    finally:
+        con.close()
+    table = Table("dimension", "severity", "incidents", "confirmed", "expected", "unreviewed",
+                  "precision")  # fmt: skip
+    for r in rows:
+        precision = "–" if r.precision is None else f"{r.precision:.0%}"
+        table.add_row(
+            r.dimension, r.severity, str(r.incidents), str(r.confirmed), str(r.expected),
+            str(r.unreviewed), precision,
+        )  # fmt: skip
+    console.print(table if rows else "no incidents yet")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -23,13 +23,22 @@ import os
 import secrets
 import tempfile
 import tomllib
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -135,6 +144,40 @@ class ChannelSettings(Section):
         return value
 
 
+class OwnerSettings(Section):
+    """One `[[alerts.owners]]` entry: who answers for some slices, @-mentioned beside them.
+
+    `slices` are SLICE patterns (`sku:3580*`, `region:广东省`, `category:服饰`, `shop`):
+    exact keys, prefixes ending in `*`, or any shell glob. Each platform needs its own id
+    of the person; a platform the entry has no id for shows no mention.
+    """
+
+    name: str  # shown in `alerts mutes`/logs, never needed by a platform
+    slices: list[str]
+    feishu_open_id: str | None = None  # Feishu/Lark `<at id=ou_…>` (open_id) …
+    feishu_user_id: str | None = None  # … or user_id
+    dingtalk_mobile: str | None = None  # DingTalk at.atMobiles
+    dingtalk_user_id: str | None = None  # DingTalk at.atUserIds
+    wecom_userid: str | None = None  # WeCom markdown `<@userid>`
+    wecom_mobile: str | None = None  # WeCom text mentioned_mobile_list
+    slack_member_id: str | None = None  # Slack `<@U…>`
+    # A channel name from [[alerts.channels]] that gets only these slices' spikes (the
+    # owner's own group); the shop's channels still get everything.
+    channel: str | None = None
+
+    @field_validator("slices")
+    @classmethod
+    def _slice_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            dimension, sep, key = pattern.partition(":")
+            if pattern.strip() != "shop" and not (sep and dimension.strip() and key.strip()):
+                raise ValueError(
+                    f"owner slice {pattern!r}: write 'shop' or '<dimension>:<key pattern>', "
+                    "e.g. 'sku:3580*' or 'region:广东省'"
+                )
+        return value
+
+
 class AlertSettings(Section):
     """`[alerts]`: language, quiet-night behaviour, delivery limits and the channels."""
 
@@ -161,21 +204,98 @@ class AlertSettings(Section):
     # Top 售后原因 and carriers shown per spike.
     top_reasons: int = 3
     top_carriers: int = 2
+    # --- The alert lifecycle (docs/alerts.md, "Incidents") ---
+    # A slice anomalous again within this many nights of its last anomaly is the same
+    # incident; this many quiet nights in a row resolve it.
+    incident_gap_nights: int = Field(default=2, ge=1)
+    # An ongoing incident is "worse" when tonight's extra returns reach this multiple of
+    # its previous peak.
+    worse_ratio: float = Field(default=1.5, gt=1)
+    # "worse": an ongoing incident that is not worse sends no message by itself (and shows
+    # as one compact line when a digest goes out anyway); "daily": re-listed every night.
+    repeat: Literal["worse", "daily"] = "worse"
+    # Data health: a night with fewer order lines than this share of the trailing 7-night
+    # median is partial; a night's loads quarantining more than quarantine_share of their
+    # rows (or quarantine_factor times their trailing share) are flagged.
+    partial_share: float = Field(default=0.4, gt=0, lt=1)
+    quarantine_share: float = Field(default=0.01, ge=0)
+    quarantine_factor: float = Field(default=3.0, gt=1)
+    # The 抖店 token (or its refresh token) expiring within this many days is flagged.
+    token_warning_days: int = Field(default=3, ge=0)
+    owners: list[OwnerSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
+
+
+class CalendarEvent(Section):
+    """One `[[calendar]]` entry: a promotion during which (and for `return_days` after
+    which) the shop's returns are expected to rise. docs/alerts.md, "Promo calendar".
+
+    Those days stay out of later baselines, and a spike during them is measured against
+    the event's own expectation: the same event (same name) a year earlier where the
+    history has it, else `expected_lift`.
+    """
+
+    name: str
+    start: date
+    end: date
+    # Returns keep arriving this many days after the event ends (its return window).
+    return_days: int = Field(default=15, ge=0)
+    # Expected rise of the return rate during the event and its return window (0.3 = +30%),
+    # used when last year's same event is not in the history.
+    expected_lift: float = Field(default=0.3, ge=0)
+    # Only these shops; None = every shop (platform-wide events).
+    shops: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> CalendarEvent:
+        if self.end < self.start:
+            raise ValueError(
+                f"[[calendar]] {self.name!r}: end {self.end} is before start {self.start}"
+            )
+        return self
+
+
+# Platform-wide 抖音电商 events of the current and next year. The platform announces each
+# year's exact dates a few weeks ahead: these windows are approximate (the usual pre-sale
+# start to the event day; 年货节 ends when couriers stop before 春节: 2026-02-17,
+# 2027-02-06). Add your shop's own live-stream days with [[calendar]];
+# `default_calendar = false` drops these.
+DEFAULT_CALENDAR: tuple[tuple[str, str, str], ...] = (
+    ("年货节", "2026-01-05", "2026-02-08"),
+    ("618", "2026-05-20", "2026-06-20"),
+    ("双11", "2026-10-20", "2026-11-11"),
+    ("双12", "2026-12-08", "2026-12-12"),
+    ("年货节", "2026-12-26", "2027-01-28"),
+    ("618", "2027-05-20", "2027-06-20"),
+    ("双11", "2027-10-20", "2027-11-11"),
+    ("双12", "2027-12-08", "2027-12-12"),
+)
 
 
 class ApiSourceSettings(Section):
     """`[source.api]`: the 抖店 Open Platform; off unless `app_key` is set.
 
     docs/api-source.md says where each credential comes from and how the pulls use the
-    numbers below. app_secret and access_token are secrets (shown as `**********`); each
-    may also be written "prefect-secret:<block name>" to read a Prefect Secret block.
+    numbers below. app_secret, access_token and refresh_token are secrets (shown as
+    `**********`); each may also be written "prefect-secret:<block name>" to read a Prefect
+    Secret block.
     """
 
     base_url: str = "https://openapi-fxg.jinritemai.com"
     app_key: str | None = None
     app_secret: SecretStr | None = None
     access_token: SecretStr | None = None
+    # The refresh token received with the access token (14 days, single use): with it an
+    # expired access token is renewed by the pull itself (token.refresh) and the new pair
+    # kept in token_file. Secret; may be "prefect-secret:<block name>" too.
+    refresh_token: SecretStr | None = None
+    # A self-use app (自用型) names its 抖店 shop id (店铺ID) here instead: the pull creates
+    # its own access token (token.create, grant_type authorization_self).
+    self_use_shop_id: str | None = None
+    # Where a renewed token pair is kept between runs (never printed or logged; mode 0600);
+    # default <warehouse folder>/doudian_token.json. It takes precedence over the
+    # configured tokens until those change.
+    token_file: Path | None = None
     # The warehouse shop the pulled rows belong to; None: the top-level shop_id.
     shop_id: str | None = None
     # The nightly pull re-reads records updated this many hours before the watermark:
@@ -386,6 +506,10 @@ class Settings(BaseSettings):
     shops: list[ShopSettings] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    # `[[calendar]]`: promotions (618, 双11, live-stream days) whose returns are expected to
+    # rise; added to the platform defaults unless `default_calendar = false`.
+    calendar: list[CalendarEvent] = Field(default_factory=list)
+    default_calendar: bool = True
 
     @field_validator("timezone")
     @classmethod
@@ -422,6 +546,16 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+    def calendar_for(self, shop_id: str) -> list[CalendarEvent]:
+        """The promotions that apply to a shop: the defaults (unless turned off) and its
+        `[[calendar]]` entries, by start day."""
+        events = [
+            CalendarEvent(name=name, start=date.fromisoformat(start), end=date.fromisoformat(end))
+            for name, start, end in (DEFAULT_CALENDAR if self.default_calendar else ())
+        ]
+        events += [e for e in self.calendar if e.shops is None or shop_id in e.shops]
+        return sorted(events, key=lambda e: (e.start, e.name))
 
     def shop_ids(self) -> list[str]:
         """Every shop this config watches: the `[[shops]]` list, else the one `shop_id`."""

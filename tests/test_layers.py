@@ -33,9 +33,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         # transforms must be pure: detection.py opens the working file itself. The dims
         # branch moves its connection code into warehouse/.
         ("transforms/detection.py", "returnwatch.warehouse.publish"),
-        # channels.py <-> sender.py import each other (channels defers its import of
-        # sender.Deliverer into a function). The api branch breaks this circle.
-        ("alerts/channels.py", "returnwatch.alerts.sender"),
     }
 )
 

@@ -8,10 +8,13 @@ Public entry points (the CLI and the nightly flow call these):
 - `pull_range(con, settings, start, end, *, shop_id=None, session=None)` — manual
   (`returnwatch pull --start D --end D`): orders created / refunds applied for on those days.
 - `api_configured(settings)` — whether `[source.api]` is switched on.
+- `token_health(settings)` — how long the refresh token has left (`TokenHealth`; code
+  `token_expiring` within three days of its end).
 
 Modules: `client` (HTTP, signing, envelope, paging, retries), `mapping` (API JSON →
 canonical rows, personal data dropped), `pipeline` (windows, chunks, files, loads,
-summaries), `watermarks`, `constants`, `exceptions`. docs/api-source.md is the guide.
+summaries), `tokens` (renewing the access token, the token file, token health),
+`watermarks`, `constants`, `exceptions`. docs/api-source.md is the guide.
 """
 
 from returnwatch.sources.doudian_api.client import (
@@ -27,6 +30,7 @@ from returnwatch.sources.doudian_api.exceptions import (
     RateLimitedError,
     SignatureRejectedError,
     TokenExpiredError,
+    TokenRefreshFailed,
     TransientApiError,
 )
 from returnwatch.sources.doudian_api.pipeline import (
@@ -36,6 +40,7 @@ from returnwatch.sources.doudian_api.pipeline import (
     pull_range,
     pull_updates,
 )
+from returnwatch.sources.doudian_api.tokens import TokenHealth, token_file, token_health
 from returnwatch.sources.doudian_api.watermarks import advance_watermark, read_watermark
 
 __all__ = [
@@ -49,6 +54,8 @@ __all__ = [
     "SignatureRejectedError",
     "StreamSummary",
     "TokenExpiredError",
+    "TokenHealth",
+    "TokenRefreshFailed",
     "TransientApiError",
     "advance_watermark",
     "api_configured",
@@ -57,4 +64,6 @@ __all__ = [
     "pull_updates",
     "read_watermark",
     "sign",
+    "token_file",
+    "token_health",
 ]

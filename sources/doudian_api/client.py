@@ -7,10 +7,13 @@ app_key + "method" + method + "param_json" + param_json + "timestamp" + timestam
 app_secret)); the access token is not signed.
 
 The answer is an envelope (`code`, `msg`, `sub_code`, `sub_msg`, `log_id`, `data`); code
-10000 is success and errors come with HTTP 200. Network errors, HTTP 5xx, "service
-unavailable" and throttling are retried with exponential backoff and jitter (sleep, clock
-and randomness are injectable, so tests never wait); an expired token or a refused
-signature raises at once with a message that says what to fix.
+10000 is success and errors come with HTTP 200; they are classed by the platform's base
+error table (code, then sub_code, then words: `_classify`). Network errors, HTTP 5xx,
+20000/20001 and throttling (60000) are retried by the project's one retry policy
+(`returnwatch.retrying`; sleep, clock and randomness are injectable, so tests never wait).
+An expired or superseded access token is renewed through the `TokenKeeper` (tokens.py)
+and the call made again; a token that cannot be renewed or a refused signature raises at
+once with a message that says what to fix.
 
 Secrets never leave this module in text: the sign and the token travel in the query
 string, so no URL with a query is ever logged or put in an error, exceptions from
@@ -29,21 +32,34 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from returnwatch import redact
 from returnwatch.errors import short_error
+from returnwatch.retrying import RetryPolicy, Verdict
 from returnwatch.settings import ApiSourceSettings
 from returnwatch.sources.doudian_api import constants as c
+from returnwatch.sources.doudian_api.credentials import (  # noqa: F401 (re-exported)
+    Credentials,
+    SecretLoader,
+    load_prefect_secret,
+    resolve_credentials,
+)
 from returnwatch.sources.doudian_api.exceptions import (
-    ApiNotConfigured,
     DoudianApiError,
     RateLimitedError,
     SignatureRejectedError,
     TokenExpiredError,
+    TokenRefreshFailed,
     TransientApiError,
+)
+from returnwatch.sources.doudian_api.tokens import (
+    TokenKeeper,
+    TokenStore,
+    configured_fingerprint,
 )
 from returnwatch.sources.doudian_api.values import as_int, as_text
 
@@ -51,7 +67,6 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
-SecretLoader = Callable[[str], str]
 
 _QUERY = re.compile(r"\?[^\s'\"<>)]*")
 
@@ -81,70 +96,6 @@ def sign(app_key: str, app_secret: str, method: str, body: str, timestamp: str) 
     """hex(HMAC-SHA256(key=app_secret, app_secret + string_to_sign + app_secret))."""
     message = app_secret + string_to_sign(app_key, method, body, timestamp) + app_secret
     return hmac.new(app_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-# --- credentials -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Credentials:
-    app_key: str
-    app_secret: str
-    access_token: str
-
-    def __repr__(self) -> str:  # never print the secrets, even in a debugger's repr
-        return f"Credentials(app_key={self.app_key!r}, app_secret='***', access_token='***')"
-
-
-def load_prefect_secret(block_name: str) -> str:
-    """The value of a Prefect Secret block (Prefect is imported only when one is named)."""
-    from prefect.blocks.system import Secret
-
-    value = Secret.load(block_name).get()
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def resolve_credentials(
-    api: ApiSourceSettings, secret_loader: SecretLoader | None = None
-) -> Credentials:
-    """The app key, secret and token from the settings; a value written
-    "prefect-secret:<block>" is read from that Prefect Secret block."""
-    loader = secret_loader or load_prefect_secret
-    missing = [
-        name
-        for name, value in (
-            ("app_key", api.app_key),
-            ("app_secret", api.app_secret),
-            ("access_token", api.access_token),
-        )
-        if not value or (hasattr(value, "get_secret_value") and not value.get_secret_value())
-    ]
-    if missing:
-        raise ApiNotConfigured(
-            "the 抖店 API source needs [source.api] "
-            + ", ".join(missing)
-            + f" (env {', '.join(f'RETURNWATCH_SOURCE__API__{m.upper()}' for m in missing)}); "
-            "see docs/api-source.md"
-        )
-
-    def value(raw: str, name: str) -> str:
-        if raw.startswith(c.PREFECT_SECRET_PREFIX):
-            block = raw[len(c.PREFECT_SECRET_PREFIX) :].strip()
-            try:
-                raw = loader(block)
-            except Exception as exc:
-                raise ApiNotConfigured(
-                    f"[source.api] {name}: cannot read Prefect Secret block {block!r} "
-                    f"({type(exc).__name__})"
-                ) from None
-        return raw.strip()
-
-    assert api.app_key and api.app_secret and api.access_token
-    return Credentials(
-        app_key=value(api.app_key, "app_key"),
-        app_secret=value(api.app_secret.get_secret_value(), "app_secret"),
-        access_token=value(api.access_token.get_secret_value(), "access_token"),
-    )
 
 
 # --- the client --------------------------------------------------------------------------
@@ -194,14 +145,16 @@ class DoudianClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        tokens: TokenKeeper | None = None,
     ):
         self.credentials = credentials
+        # The token in use: the keeper's (stored or renewed) when there is one.
+        self.tokens = tokens
+        self.access_token = tokens.access_token if tokens else credentials.access_token
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.policy = RetryPolicy(max(1, max_attempts), backoff_initial, backoff_max)
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
         self.rng = rng or random.Random()
@@ -209,8 +162,14 @@ class DoudianClient:
         self.retries = 0
         # Registered with the project's scrubber too: urllib3 logs request lines (with
         # the query) at DEBUG, and its filter masks them before any handler sees them.
-        redact.register("", credentials.access_token)
-        redact.register("", credentials.app_secret)
+        for secret in (
+            credentials.access_token,
+            credentials.app_secret,
+            credentials.refresh_token,
+            self.access_token,
+        ):
+            if secret:
+                redact.register("", secret)
         redact.install_log_filter()
 
     @classmethod
@@ -222,9 +181,26 @@ class DoudianClient:
         sleep: Sleep | None = None,
         secret_loader: SecretLoader | None = None,
         rng: random.Random | None = None,
+        token_file: Path | None = None,
+        clock: Clock | None = None,
     ) -> DoudianClient:
+        """A client for `[source.api]`; with `token_file`, renewed tokens are kept there
+        and a stored pair is used in preference to the configured tokens (tokens.py)."""
+        credentials = resolve_credentials(api, secret_loader)
+        store = (
+            TokenStore(token_file, credentials.app_key, configured_fingerprint(credentials))
+            if token_file is not None
+            else None
+        )
+        keeper = TokenKeeper(
+            configured_access=credentials.access_token,
+            configured_refresh=credentials.refresh_token,
+            self_use_shop_id=credentials.self_use_shop_id,
+            store=store,
+            clock=clock,
+        )
         return cls(
-            resolve_credentials(api, secret_loader),
+            credentials,
             base_url=api.base_url,
             session=session,
             timeout=api.timeout_seconds,
@@ -232,14 +208,22 @@ class DoudianClient:
             backoff_initial=api.backoff_initial_seconds,
             backoff_max=api.backoff_max_seconds,
             sleep=sleep,
+            clock=clock,
             rng=rng,
+            tokens=keeper,
         )
 
     # -- scrubbing --
 
     def scrub(self, text: str) -> str:
-        """`text` without the token, the secret, a signature or any query string."""
-        for secret in (self.credentials.access_token, self.credentials.app_secret):
+        """`text` without the tokens, the secret, a signature or any query string."""
+        secrets = (
+            self.access_token,
+            self.credentials.access_token,
+            self.credentials.refresh_token,
+            self.credentials.app_secret,
+        )
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
         return redact.scrub(_QUERY.sub("?…", text))
@@ -250,37 +234,75 @@ class DoudianClient:
 
     # -- one call --
 
-    def call(self, path: str, params: Mapping[str, Any]) -> Response:
-        """One API call, retried on transient failures; returns the envelope's data."""
+    def call(self, path: str, params: Mapping[str, Any], *, authenticated: bool = True) -> Response:
+        """One API call, retried on transient failures (the project's one retry policy,
+        `returnwatch.retrying`); returns the envelope's data.
+
+        When the platform refuses the access token as expired or superseded and a
+        `TokenKeeper` can renew it, the token is renewed (once) and the call made again,
+        so a pull carries on past the expiry. `authenticated=False` sends no access token
+        (token.create / token.refresh).
+        """
+        if authenticated and self.tokens is not None and self.tokens.needs_renewal():
+            self.renew()
+        try:
+            return self._call_retried(path, params, authenticated)
+        except TokenExpiredError as error:
+            if not (authenticated and error.refreshable and self._can_renew()):
+                raise
+            log.info("%s: the access token was refused (%s); renewing it", path, error.sub_code)
+            self.renew()
+            return self._call_retried(path, params, authenticated)
+
+    def _can_renew(self) -> bool:
+        return self.tokens is not None and self.tokens.can_renew
+
+    def renew(self) -> None:
+        """A new access token from the keeper (token.refresh / token.create)."""
+        if self.tokens is None:
+            raise TokenExpiredError("no token keeper")
+        self.access_token = self.tokens.renew(self)
+        redact.register("", self.access_token)
+
+    def _call_retried(self, path: str, params: Mapping[str, Any], authenticated: bool) -> Response:
         method = method_name(path)
-        attempt = 0
-        while True:
-            attempt += 1
+        attempts = 0
+
+        def attempt() -> Response:
+            nonlocal attempts
+            attempts += 1
             try:
-                return self._call_once(path, method, params)
-            except TransientApiError as error:
-                error.attempts = attempt
-                if attempt >= self.max_attempts:
-                    error.message = f"{error.message} (gave up after {attempt} attempts)"
-                    raise
-                delay = self._backoff(attempt)
-                log.info(
-                    "%s: %s; retry %d/%d in %.1fs",
-                    method,
-                    error.message,
-                    attempt,
-                    self.max_attempts - 1,
-                    delay,
-                )
-                self.retries += 1
-                self.sleep(delay)
+                return self._call_once(path, method, params, authenticated)
+            except DoudianApiError as error:
+                error.attempts = attempts
+                raise
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with "equal" jitter: half fixed, half random, capped."""
-        base = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-        return base / 2 + self.rng.uniform(0, base / 2)
+        def on_retry(number: int, error: BaseException, delay: float) -> None:
+            log.info(
+                "%s: %s; retry %d/%d in %.1fs",
+                method,
+                getattr(error, "message", type(error).__name__),
+                number,
+                self.policy.max_attempts - 1,
+                delay,
+            )
+            self.retries += 1
 
-    def _call_once(self, path: str, method: str, params: Mapping[str, Any]) -> Response:
+        try:
+            return self.policy.run(
+                attempt, _verdict, sleep=self.sleep, rng=self.rng, on_retry=on_retry
+            )
+        except TransientApiError as error:  # retried until the policy gave up
+            error.message = f"{error.message} (gave up after {attempts} attempts)"
+            raise
+
+    @property
+    def max_attempts(self) -> int:
+        return self.policy.max_attempts
+
+    def _call_once(
+        self, path: str, method: str, params: Mapping[str, Any], authenticated: bool = True
+    ) -> Response:
         body = param_json(params)
         timestamp = str(int(self.clock()))
         creds = self.credentials
@@ -291,11 +313,13 @@ class DoudianClient:
             "v": c.API_VERSION,
             "sign_method": c.SIGN_METHOD,
             "sign": sign(creds.app_key, creds.app_secret, method, body, timestamp),
-            "access_token": creds.access_token,
         }
+        if authenticated:
+            query["access_token"] = self.access_token
         url = self.url(path)
         self.requests += 1
-        log.debug("POST %s %s", url, body)
+        # A token call's body holds the refresh token: never logged.
+        log.debug("POST %s %s", url, body if authenticated else "{token request}")
         # The error is raised outside the `except`: requests' exceptions carry the URL with
         # its query (token, sign), and a chained or implicit __context__ would print it.
         failure: DoudianApiError | None = None
@@ -304,7 +328,7 @@ class DoudianClient:
                 url,
                 params=query,
                 data=body.encode("utf-8"),
-                headers={"Content-Type": "application/json;charset=UTF-8"},
+                headers=c.REQUEST_HEADERS,
                 timeout=self.timeout,
             )
         except requests.Timeout:
@@ -356,7 +380,7 @@ class DoudianClient:
     def _envelope_error(
         self, method: str, envelope: Mapping[str, Any], code: int | None, log_id: str | None
     ) -> DoudianApiError:
-        sub_code = as_text(envelope.get("sub_code"))
+        sub_code = as_text(envelope.get("sub_code")) or ""
         words = " ".join(as_text(envelope.get(k)) or "" for k in ("msg", "sub_msg", "sub_code"))
         words = words.lower()
         detail = self.scrub(
@@ -373,15 +397,7 @@ class DoudianClient:
             )
         )
         fields = {"method": method, "code": code, "sub_code": sub_code or None, "log_id": log_id}
-        if sub_code in c.TOKEN_SUB_CODES or any(w in words for w in c.TOKEN_WORDS):
-            return TokenExpiredError(detail, **fields)
-        if sub_code in c.SIGN_SUB_CODES or any(w in words for w in c.SIGN_WORDS):
-            return SignatureRejectedError(detail, **fields)
-        if sub_code in c.THROTTLE_SUB_CODES or any(w in words for w in c.THROTTLE_WORDS):
-            return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
-        if code in c.RETRYABLE_CODES or sub_code.startswith(c.RETRYABLE_SUB_CODE_PREFIX):
-            return TransientApiError(f"{method}: platform error ({detail})", **fields)
-        return DoudianApiError(f"{method}: refused ({detail})", **fields)
+        return _classify(method, code, sub_code, words, detail, fields)
 
     # -- paging --
 
@@ -419,3 +435,35 @@ class DoudianClient:
                 return
             if has_more is not True and number * size >= total:
                 return
+
+
+def _verdict(error: BaseException) -> Verdict:
+    """Retry what can heal by itself: network errors, 5xx, the platform's own failures
+    and throttling (`TransientApiError.retryable`); nothing else."""
+    return Verdict(bool(getattr(error, "retryable", False)))
+
+
+def _classify(
+    method: str, code: int | None, sub_code: str, words: str, detail: str, fields: dict
+) -> DoudianApiError:
+    """The error class of a refused call: by code, then sub_code (the platform's base
+    error table), then words in the message for answers that carry neither."""
+    if code in c.THROTTLE_CODES or sub_code in c.THROTTLE_SUB_CODES:
+        return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
+    if code == c.CODE_API_OFFLINE:
+        return DoudianApiError(f"{method}: the platform has retired this API ({detail})", **fields)
+    if code in c.RETRYABLE_CODES or sub_code.startswith(c.RETRYABLE_SUB_CODE_PREFIX):
+        return TransientApiError(f"{method}: platform error ({detail})", **fields)
+    if sub_code in c.TOKEN_SUB_CODES:
+        return TokenExpiredError(detail, **fields)
+    if sub_code in c.SIGN_SUB_CODES:
+        return SignatureRejectedError(detail, **fields)
+    if code == c.CODE_TOKEN_GENERATION:
+        return TokenRefreshFailed(detail, **fields)
+    if any(w in words for w in c.TOKEN_WORDS):
+        return TokenExpiredError(detail, **fields)
+    if any(w in words for w in c.SIGN_WORDS):
+        return SignatureRejectedError(detail, **fields)
+    if any(w in words for w in c.THROTTLE_WORDS):
+        return RateLimitedError(f"{method}: throttled by the platform ({detail})", **fields)
+    return DoudianApiError(f"{method}: refused ({detail})", **fields)

@@ -4,9 +4,9 @@ Paths, request constants, the envelope codes the client reacts to, the enum tabl
 turn API codes into the words the 抖店 exports use, and the keys that carry personal
 data. Kept in one place so a change on the platform's side is a change here, not a hunt
 through the client. Sources: the platform's published SDKs and API pages, summarised in
-/work/shared/formats/doudian.md; where the platform publishes no list (throttling and
-token errors), matching is by sub_code *and* by keywords in the message, so a reworded
-error still lands in the right class.
+/work/shared/formats/doudian.md; error codes follow the platform's base error
+table (平台基础错误码汇总) by code and sub_code, with keywords in the message as a last
+resort, so a reworded error still lands in the right class.
 """
 
 from __future__ import annotations
@@ -70,22 +70,73 @@ STREAMS: dict[str, Stream] = {s.name: s for s in (ORDERS, REFUNDS)}
 
 # --- envelope codes ----------------------------------------------------------------------
 
-# code 20000 is the platform's "服务不可用" (service unavailable): retried like HTTP 5xx.
-# sub_codes starting "isp." are the platform's own failures (as opposed to "isv.", the
-# caller's), also retried.
-RETRYABLE_CODES = frozenset({20000})
+# The platform's base error table (平台基础错误码汇总, op.jinritemai.com/docs/guide-docs/212/
+# 1427), as the public SDKs carry it (docs/api-source.md cites them). The client decides by
+# `code` first, then by `sub_code`, and only then by words in the message, so a reworded
+# message still lands in the right class and a new sub_code of a known code does too.
+CODE_SERVICE_UNAVAILABLE = 20000  # 服务不可用
+CODE_SERVICE_TIMEOUT = 20001  # 内部服务超时
+CODE_NO_PERMISSION = 30001  # 操作权限不足 (dop.authorization-no-existed: shop not authorised)
+CODE_MISSING_PARAMETER = 40001  # 缺少必选参数（平台校验）: isv.signature-missing, …
+CODE_INVALID_PARAMETER = 40003  # 非法的参数（平台校验）: token and signature sub_codes
+CODE_TOKEN_GENERATION = 50001  # 平台处理失败: dop.token-generate-failed:* (create / refresh)
+CODE_THROTTLED = 60000  # 触发限流，请稍后重试
+CODE_API_OFFLINE = 70000  # 接口服务已下线 (isp.api-service-off): not worth a retry
+# Retried like HTTP 5xx: the platform's own failures. sub_codes starting "isp." are the
+# platform's (as opposed to "isv.", the caller's), also retried.
+RETRYABLE_CODES = frozenset({CODE_SERVICE_UNAVAILABLE, CODE_SERVICE_TIMEOUT})
 RETRYABLE_SUB_CODE_PREFIX = "isp."
-# Throttling: the platform answers HTTP 200 with an error envelope.
-THROTTLE_SUB_CODES = frozenset({"isv.frequency-limited", "isv.api-frequency-limited"})
+# Throttling: HTTP 200 with code 60000 (sub_code isv.traffic-limited). Older answers and
+# other gateways used the other sub_codes; the words are the last resort.
+THROTTLE_CODES = frozenset({CODE_THROTTLED})
+THROTTLE_SUB_CODES = frozenset(
+    {"isv.traffic-limited", "isv.frequency-limited", "isv.api-frequency-limited"}
+)
 THROTTLE_WORDS = ("频率", "限流", "频繁", "frequency", "rate limit", "too many requests")
-# An expired, revoked or unknown access token: retrying cannot help, a person must act.
-TOKEN_SUB_CODES = frozenset(
-    {"isv.access-token-expired", "isv.access-token-no-exist", "isv.access-token-invalid"}
+# An access token the platform does not accept (code 40003, or 40001 when it is missing).
+# The first two are what the official SDKs refresh on; "invalid" means the token belongs
+# to another app (app_key and access_token do not match): refreshing cannot help.
+TOKEN_REFRESHABLE_SUB_CODES = frozenset({"isv.access-token-expired", "isv.access-token-no-existed"})
+# The shop's authorisation itself gone (30001): only authorising again helps.
+AUTHORISATION_SUB_CODES = frozenset({"dop.authorization-no-existed", "dop.authorization-closed"})
+TOKEN_SUB_CODES = (
+    TOKEN_REFRESHABLE_SUB_CODES
+    | AUTHORISATION_SUB_CODES
+    | {"isv.access-token-invalid", "isv.access-token-missing"}
 )
 TOKEN_WORDS = ("access_token", "access token", "accesstoken")
-# A refused signature: the app_key/app_secret pair is wrong.
-SIGN_SUB_CODES = frozenset({"isv.sign-invalid", "isv.signature-invalid"})
+# A refused or missing signature: the app_key/app_secret pair is wrong.
+SIGN_SUB_CODES = frozenset({"isv.signature-invalid", "isv.signature-missing"})
 SIGN_WORDS = ("签名", "signature")
+# Headers the official SDKs send with every call: `x-open-no-old-err-code: 1` asks for
+# the current error codes above (not the legacy ones), `from: sdk` marks an SDK-style
+# client. sdk-type / sdk-version are not sent: returnwatch is not one of the SDKs.
+REQUEST_HEADERS = {
+    "Content-Type": "application/json;charset=UTF-8",
+    "from": "sdk",
+    "x-open-no-old-err-code": "1",
+}
+
+# --- tokens ------------------------------------------------------------------------------
+
+# token.create / token.refresh (the SDKs' token/create and token/refresh request paths);
+# signed like every call, sent without an access token.
+TOKEN_CREATE_PATH = "/token/create"
+TOKEN_REFRESH_PATH = "/token/refresh"
+# Lifetimes the platform documents: access 7 days (the answer's expires_in says so too),
+# refresh token 14 days, single use (refreshing returns a new one and spends the old).
+ACCESS_TOKEN_DAYS = 7
+REFRESH_TOKEN_DAYS = 14
+# The chat is told this many days before the refresh token expires.
+REFRESH_WARN_DAYS = 3
+# An access token this close to its expiry is renewed before the pull starts.
+RENEW_MARGIN_SECONDS = 600
+ENV_REFRESH_TOKEN = "RETURNWATCH_SOURCE__API__REFRESH_TOKEN"
+WHAT_TO_DO_AUTHORISE = (
+    "authorise the app again in the 抖店 backend (抖店开放平台 / 服务市场 → 授权管理), then set "
+    f"the new token in {ENV_REFRESH_TOKEN} (or [source.api] refresh_token); a self-use app "
+    "with [source.api] self_use_shop_id only needs its authorisation renewed"
+)
 
 # --- enums: API codes -> the words of the 抖店 exports ----------------------------------
 
@@ -100,20 +151,21 @@ AFTERSALE_TYPE_TEXT = {
     7: "补寄",
     8: "维修",
 }
-# aftersale_status, used when text_part.aftersale_status_text is missing or unknown; the
-# words are the SDK's (zsmhub/doudian-sdk api/afterSale_List, the standard_aftersale_status
-# filter of afterSale/List, Lesible/retrofit-doudian-sdk AfterSaleInfo.java). 13 and 14
-# cover 换货, 补寄 and 维修 alike. 28 售后失败 is a refund that ended without success
-# (withdrawn by the buyer, timed out, refused for good; the 售后 export shows 售后关闭):
-# both map to closed through the export profile's status table.
+# aftersale_status, used when text_part.aftersale_status_text is missing or unknown.
+# 28 is written with the platform's own word 售后失败, so it goes through the same label
+# map as the 售后 export's 售后失败 and the two sources agree. 3 (the answer's code) and 13
+# (the request filter's code) are both 换货/补寄/维修待买家收货: the goods are on their way
+# back to the buyer, so the after-sale is still in progress (待买家收货). Sources: the SDK's
+# afterSale/List answer (zsmhub/doudian-sdk) and Lesible/retrofit-doudian-sdk's
+# AfterSaleInfo.java; see docs/formats.md.
 AFTERSALE_STATUS_TEXT = {
-    3: "换货待买家收货",
+    3: "待买家收货",
     6: "待商家同意",
     7: "待买家退货",
     8: "待商家发货",
     11: "待商家二次同意",
     12: "售后成功",
-    13: "换货补寄维修待买家收货",
+    13: "待买家收货",
     14: "换货成功",
     27: "商家一次拒绝",
     28: "售后失败",

@@ -7,6 +7,9 @@ from returnwatch.sources.doudian_api.constants import (
     ENV_ACCESS_TOKEN,
     ENV_APP_KEY,
     ENV_APP_SECRET,
+    ENV_REFRESH_TOKEN,
+    TOKEN_REFRESHABLE_SUB_CODES,
+    WHAT_TO_DO_AUTHORISE,
 )
 
 
@@ -57,16 +60,43 @@ class RateLimitedError(TransientApiError):
 
 
 class TokenExpiredError(DoudianApiError):
-    """The access token is expired, revoked or unknown; only a new token helps."""
+    """The access token is expired, revoked, unknown or the shop's authorisation is gone.
+
+    `refreshable` says whether a refresh token can fix it (expired or superseded tokens,
+    the sub_codes the official SDKs refresh on); the pull does so itself when it has one.
+    """
 
     def __init__(self, detail: str = "", **envelope):
         message = (
-            "the 抖店 access token has expired: refresh it in the 抖店 open platform and set "
+            "the 抖店 access token has expired or is not accepted: set [source.api] "
+            f"refresh_token ({ENV_REFRESH_TOKEN}) so returnwatch renews it itself, or "
+            "authorise again in the 抖店 backend and set "
             f"{ENV_ACCESS_TOKEN} (or [source.api] access_token)"
         )
         if detail:
             message += f" — platform said: {detail}"
         super().__init__(message, **envelope)
+
+    @property
+    def refreshable(self) -> bool:
+        return not self.sub_code or self.sub_code in TOKEN_REFRESHABLE_SUB_CODES
+
+
+class TokenRefreshFailed(TokenExpiredError):
+    """token.refresh / token.create was refused (code 50001: the refresh token expired,
+    was already used, or the shop's authorisation is gone): a person must authorise again."""
+
+    def __init__(self, detail: str = "", **envelope):
+        DoudianApiError.__init__(
+            self,
+            f"the 抖店 access token could not be renewed: {WHAT_TO_DO_AUTHORISE}"
+            + (f" — platform said: {detail}" if detail else ""),
+            **envelope,
+        )
+
+    @property
+    def refreshable(self) -> bool:
+        return False
 
 
 class SignatureRejectedError(DoudianApiError):

@@ -205,6 +205,22 @@ def refund_type(info: Mapping[str, Any], text_part: Mapping[str, Any]) -> str:
     return classify(_TYPE_FIELD, label)[0] or "other"
 
 
+def goods_refund_cents(info: Mapping[str, Any]) -> int | None:
+    """The goods part of a refund, in cents: what the 售后 export calls 退商品金额.
+
+    The platform documents `refund_amount` as the amount refunded *including* freight
+    (申请退款的金额（含运费）) and `refund_post_amount` as the freight part (申请退的运费金额);
+    the export keeps them apart (退商品金额 / 退运费金额). returnwatch's `refund_amount` is
+    the goods part on both paths, so an API row and an export row of the same refund agree.
+    A freight part larger than the total (never documented) leaves the total as it is.
+    """
+    total = as_int(info.get("refund_amount"))
+    freight = as_int(info.get("refund_post_amount")) or 0
+    if total is None:
+        return None
+    return total - freight if 0 <= freight <= total else total
+
+
 def _related_line(item: Mapping[str, Any], info: Mapping[str, Any]) -> Mapping[str, Any]:
     """The order line a refund is about: related_order_info[] entry whose sku_order_id is
     the refund's related_id, else the first (a shop-order refund names several)."""
@@ -240,7 +256,7 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
         "requested_at": local_time(info.get("apply_time"), tz),
         "approved_at": None,  # afterSale/List carries no approval time
         "completed_at": local_time(info.get("aftersale_status_to_final_time"), tz),
-        "refund_amount": yuan(info.get("refund_amount")),
+        "refund_amount": yuan(goods_refund_cents(info)),
         "quantity": None if quantity is None else str(quantity),
         "province": None,  # resolved from the order line by the `refunds` view
         "carrier": None,  # likewise

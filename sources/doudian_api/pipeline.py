@@ -19,8 +19,10 @@ A pull, per stream (orders, refunds):
    was fetched and every file came back loaded (or already loaded). Otherwise it stays,
    and the next pull re-reads the same window; the upsert makes that harmless.
 
-A failed stream does not stop the other one; an expired token or a refused signature stops
-the pull at once (nothing else can succeed), with a message that says what to fix.
+A failed stream does not stop the other one. An expired access token is renewed in the
+middle of a page run (tokens.py) and the pull carries on; a token that cannot be renewed
+or a refused signature stops the pull at once (nothing else can succeed), with a message
+that says what to fix.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from returnwatch.sources.doudian_api.mapping import (
     map_refund,
     scrub_pii,
 )
+from returnwatch.sources.doudian_api.tokens import token_file
 from returnwatch.sources.doudian_api.watermarks import advance_watermark, read_watermark
 from returnwatch.sources.ingest import ImportResult, import_file
 
@@ -143,6 +146,7 @@ class PullSummary:
     mode: Literal["updates", "range"]
     timezone: str
     streams: list[StreamSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +161,7 @@ class PullSummary:
         lines = [f"抖店 API pull for shop {self.shop_id} ({title}, times {self.timezone}):"]
         for s in self.streams:
             lines += ["  " + line for line in s.lines(tz)]
+        lines += [f"  {note}" for note in self.notes]
         lines.append("  ok" if self.ok else "  FAILED: see above; nothing of a failed stream moved")
         return "\n".join(lines)
 
@@ -202,7 +207,7 @@ def pull_updates(
     shop = shop_id or api.shop_id or settings.shop_id
     end = _aware(now, tz) if now is not None else dt.datetime.now(UTC)
     end = end.replace(microsecond=0)
-    client = client or DoudianClient.from_settings(api, session=session, sleep=sleep)
+    client = client or _client(settings, session, sleep)
     summary = PullSummary(shop, "updates", settings.timezone)
     pulled_at = dt.datetime.now(UTC)
     for name in streams:
@@ -216,6 +221,7 @@ def pull_updates(
         summary.streams.append(result)
         if _pull_stream(con, settings, client, stream, result, shop, tz, pulled_at):
             result.watermark_after = advance_watermark(con, shop, stream.name, end)
+    summary.notes += _token_notes(client, settings)
     return summary
 
 
@@ -243,7 +249,7 @@ def pull_range(
     window_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz) - dt.timedelta(
         seconds=1
     )
-    client = client or DoudianClient.from_settings(api, session=session, sleep=sleep)
+    client = client or _client(settings, session, sleep)
     summary = PullSummary(shop, "range", settings.timezone)
     pulled_at = dt.datetime.now(UTC)
     for name in streams:
@@ -252,7 +258,35 @@ def pull_range(
         result = StreamSummary(stream.name, "create_time", window_start, window_end, mark, mark)
         summary.streams.append(result)
         _pull_stream(con, settings, client, stream, result, shop, tz, pulled_at)
+    summary.notes += _token_notes(client, settings)
     return summary
+
+
+def _client(settings: Settings, session: requests.Session | None, sleep: Sleep | None):
+    return DoudianClient.from_settings(
+        settings.source.api, session=session, sleep=sleep, token_file=token_file(settings)
+    )
+
+
+def _token_notes(client: DoudianClient, settings: Settings) -> list[str]:
+    """What the summary says about the token: renewals and where the pair is kept, and a
+    refresh token near its end (never a token itself)."""
+    keeper = client.tokens
+    if keeper is None or not keeper.renewals:
+        return []
+    notes = [
+        f"the access token was renewed ({keeper.renewals}×); the new pair is kept in "
+        f"{token_file(settings)}"
+    ]
+    ends = keeper.pair.refresh_expires_at
+    if ends is not None:
+        notes.append(
+            "the refresh token is good until "
+            + dt.datetime.fromtimestamp(ends, ZoneInfo(settings.timezone)).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+        )
+    return notes
 
 
 # --- one stream --------------------------------------------------------------------------

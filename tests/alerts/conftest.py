@@ -261,13 +261,21 @@ class Receiver:
                 if got.args.get("sign") != base64.b64encode(mac.digest()).decode():
                     return 200, {"errcode": 310000, "errmsg": "sign not match"}
         elif platform == "wecom":
-            if len(got.json["markdown"]["content"].encode()) > 4096:
+            body = got.json
+            if body.get("msgtype") == "text":
+                if len(body["text"]["content"].encode()) > 2048:
+                    return 200, {"errcode": 40058, "errmsg": "text.content exceed max length 2048"}
+            elif len(body["markdown"]["content"].encode()) > 4096:
                 return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
         elif platform == "slack":
             blocks = got.json["blocks"]
             too_long = any(b["type"] == "section" and len(b["text"]["text"]) > 3000 for b in blocks)
             if len(blocks) > 50 or too_long:
                 return 400, "invalid_blocks"
+            # slackapi/bolt-js#2509: refused at about 13,200 characters of text in total,
+            # well under 50 × 3,000
+            if sum(_slack_chars(b) for b in blocks) > SLACK_TOTAL_REFUSED:
+                return 400, "msg_blocks_too_long"
             return 200, "ok"
         elif platform == "generic" and secret:
             ts = got.headers.get("X-Returnwatch-Timestamp", "")
@@ -275,6 +283,22 @@ class Receiver:
             if got.headers.get("X-Returnwatch-Signature") != "sha256=" + mac.hexdigest():
                 return 401, "bad signature"
         return 200, OK_BODY
+
+
+SLACK_TOTAL_REFUSED = 13_200
+
+
+def _slack_chars(node: Any) -> int:
+    """Every text string in a block, at any depth (written for the receiver, not shared
+    with the channel code it checks)."""
+    if isinstance(node, dict):
+        return sum(
+            len(v) if k in ("text", "alt_text") and isinstance(v, str) else _slack_chars(v)
+            for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return sum(_slack_chars(v) for v in node)
+    return 0
 
 
 def _response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

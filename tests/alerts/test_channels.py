@@ -12,10 +12,9 @@ from returnwatch.alerts.channels import (
     UnknownChannelError,
     channels_for,
     make_channel,
-    send_test_message,
 )
 from returnwatch.alerts.digest import digest_for_channel, sample_night
-from returnwatch.alerts.sender import Deliverer
+from returnwatch.alerts.sender import Deliverer, send_test_message
 from returnwatch.settings import ChannelSettings, ShopSettings
 
 
@@ -214,3 +213,23 @@ def test_channels_for_a_shop_follow_both_filters(settings, kit):
     assert [c.name for c in channels_for(configured, "a")] == []
     assert [c.name for c in channels_for(configured, "b")] == ["all", "b-only"]
     assert [c.name for c in channels_for(configured, "c")] == ["all"]
+
+
+def test_channels_imports_neither_sender_nor_notify():
+    """channels (markup, limits, answers) sits below sender and notify (delivery): the
+    import runs one way, no cycle, not even a lazy one inside a function."""
+    import ast
+    from pathlib import Path
+
+    import returnwatch.alerts.channels as channels
+
+    tree = ast.parse(Path(channels.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not imported & {"returnwatch.alerts.sender", "returnwatch.alerts.notify"}

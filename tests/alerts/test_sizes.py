@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from returnwatch.alerts.channels import make_channel
+from returnwatch.alerts.channels import make_channel, slack_text_chars
 from returnwatch.alerts.digest import Night, Spike, digest_for_channel
 from returnwatch.alerts.outbox import enqueue_digests
 from returnwatch.alerts.sender import Deliverer, send_pending
@@ -102,3 +102,46 @@ def test_each_part_is_its_own_outbox_row_and_all_are_delivered(con, kit, receive
     assert len({key for *_, key in rows}) == 1  # one dedup key, one row per part
     assert summary.sent == added == len(receiver.accepted("/wecom"))
     assert enqueue_digests(con, configured, kit.SHOP, [kit.NIGHT]) == 0
+
+
+def test_slack_splits_on_the_total_text_as_well_as_blocks_and_sections(kit, receiver, settings):
+    """slackapi/bolt-js#2509: msg_blocks_too_long at ~13,200 characters in all blocks,
+    under 50 blocks and 3,000 per section; the receiver refuses that, so must we."""
+    reasons = (("原因：" + "描述很长" * 300, 9),)  # ~1,200 characters a spike
+    night = Night(
+        kit.SHOP,
+        kit.NIGHT,
+        None,
+        tuple(
+            Spike(
+                "sku", f"SKU{i:04}", "critical", 0.4, 0.1, 3.0, 500, 200, 50.0, 150.0 - i,
+                1e-9, "r", None, product_name=f"商品{i}", top_reasons=reasons,
+            )
+            for i in range(15)
+        ),
+    )  # fmt: skip
+    config = next(c for c in kit.channel_configs(receiver.url("").rstrip("/")) if c.type == "slack")
+    configured = kit.with_channels(settings, [config], max_spikes=40)
+    channel = make_channel(config)
+    digest = digest_for_channel(night, config, configured)
+    whole = channel.payload(*_whole(channel, digest), last=True)
+    assert len(whole["blocks"]) <= 50  # one message would pass the old checks …
+    assert all(len(b["text"]["text"]) <= 3000 for b in whole["blocks"] if b["type"] == "section")
+    assert sum(slack_text_chars(b) for b in whole["blocks"]) > 13_200  # … and be refused
+
+    messages = channel.render(digest)
+
+    assert len(messages) > 1
+    for m in messages:
+        assert sum(slack_text_chars(b) for b in m.payload["blocks"]) <= 12_000
+    deliverer = Deliverer(configured.alerts, sleep=lambda s: None)
+    assert all(deliverer.deliver(channel, m.payload).ok for m in messages)
+    assert len(receiver.accepted("/slack")) == len(messages)
+
+
+def _whole(channel, digest):
+    """The arguments of one unsplit message holding every spike."""
+    from returnwatch.alerts.digest import render
+
+    doc = render(digest)
+    return doc, doc.title, doc.intro, list(doc.sections)

@@ -11,8 +11,14 @@ like the real platform where the client must cope with it:
 - it pages: `page` from 0, `size` 1..100, `total` (and `has_more` for afterSale), records
   in a stable (time, id) order, windows of at most `max_window_seconds`;
 - it fails on request: `add_fault(path, kind, page=…, times=…)` with HTTP 500/502, a
-  dropped connection, "service unavailable", throttling, an expired token; `on_page`
-  lets a test change records between pages (a status changing mid-pull).
+  dropped connection, "service unavailable" (20000), "internal timeout" (20001),
+  throttling (60000), an expired token; `on_page` lets a test change records between
+  pages (a status changing mid-pull);
+- it issues tokens as the platform does: `/token/refresh` spends a single-use refresh
+  token and issues a new pair (the old access token is then refused as expired),
+  `/token/create` with grant_type authorization_self and the shop id serves self-use
+  apps; `expire_token_after(n)` expires the live access token after n more data pages,
+  so a pull meets the expiry in the middle.
 
 Its error codes are its own literals, written from what the platform is known to send,
 not imported from the client's constants: the tests check the client against them.
@@ -48,12 +54,16 @@ ACCESS_TOKEN = "fake-access-token-abcdef-123456"
 ORDERS_PATH = "/order/searchList"
 REFUNDS_PATH = "/afterSale/List"
 
-# The platform's error envelopes as the fake sends them.
+REFRESH_TOKEN = "fake-refresh-token-initial-7890"
+SELF_USE_SHOP_ID = "88001"
+
+# The platform's error envelopes as the fake sends them, written from the platform's base
+# error table (平台基础错误码汇总) as the public SDKs carry it (see docs/api-source.md).
 THROTTLED = {
-    "code": 50002,
-    "msg": "访问频率过快，请稍后再试",
-    "sub_code": "isv.frequency-limited",
-    "sub_msg": "触发限流",
+    "code": 60000,
+    "msg": "触发限流，请稍后重试",
+    "sub_code": "isv.traffic-limited",
+    "sub_msg": "请求太频繁，请稍后重试",
 }
 THROTTLED_WORDS_ONLY = {
     "code": 50002,
@@ -61,19 +71,46 @@ THROTTLED_WORDS_ONLY = {
     "sub_code": "",
     "sub_msg": "接口调用频率超限",
 }
+TIMEOUT = {"code": 20001, "msg": "内部服务超时", "sub_code": "", "sub_msg": ""}
 TOKEN_EXPIRED = {
-    "code": 30002,
-    "msg": "access_token已过期",
+    "code": 40003,
+    "msg": "非法的参数",
     "sub_code": "isv.access-token-expired",
-    "sub_msg": "access_token已过期,请刷新",
+    "sub_msg": "access_token已过期",
+}
+TOKEN_UNKNOWN = {
+    "code": 40003,
+    "msg": "非法的参数",
+    "sub_code": "isv.access-token-no-existed",
+    "sub_msg": "access_token不存在，请使用最新的access_token访问",
 }
 SIGN_INVALID = {
-    "code": 30001,
-    "msg": "签名校验失败",
-    "sub_code": "isv.sign-invalid",
-    "sub_msg": "sign不正确",
+    "code": 40003,
+    "msg": "非法的参数",
+    "sub_code": "isv.signature-invalid",
+    "sub_msg": "签名校验失败",
+}
+SIGN_MISSING = {
+    "code": 40001,
+    "msg": "缺少必选参数",
+    "sub_code": "isv.signature-missing",
+    "sub_msg": "获取签名失败，请根据文档确保参数拼装正确",
+}
+REFRESH_REFUSED = {
+    "code": 50001,
+    "msg": "平台处理失败",
+    "sub_code": "dop.token-generate-failed:token-invalid",
+    "sub_msg": "生成token失败，token不存在",
+}
+NOT_AUTHORISED = {
+    "code": 50001,
+    "msg": "平台处理失败",
+    "sub_code": "dop.token-generate-failed:no-authorization",
+    "sub_msg": "生成token失败，店铺授权已失效，请重新引导商家完成店铺授权",
 }
 UNAVAILABLE = {"code": 20000, "msg": "服务不可用", "sub_code": "isp.service-error", "sub_msg": ""}
+TOKEN_PATHS = ("/token/create", "/token/refresh")
+ACCESS_SECONDS = 7 * 86_400
 
 
 def bad_param(detail: str) -> dict[str, Any]:
@@ -107,7 +144,9 @@ class Fault:
     next `times` matching requests (None: every one)."""
 
     path: str
-    kind: str  # http_500 | http_502 | disconnect | unavailable | throttle | throttle_words | token_expired
+    # http_500 | http_502 | disconnect | unavailable | timeout | throttle | throttle_words |
+    # token_expired | sign_missing
+    kind: str
     page: int | None = None
     times: int | None = 1
     hits: int = 0
@@ -122,6 +161,7 @@ class Seen:
     body: str
     params: dict[str, Any]
     answer: str  # "ok", a fault kind, or the error's sub_code
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,6 +211,7 @@ def build_dataset(
             final,
         )
         refund_id = r["售后单号"]
+        freight = _cents(r["退运费金额（元）"]) or (600 if len(refunds) % 3 == 0 else 0)
         refunds[refund_id] = {
             "aftersale_info": {
                 "aftersale_id": refund_id,
@@ -182,8 +223,12 @@ def build_dataset(
                 "create_time": applied + 1,
                 "update_time": updated,
                 "aftersale_status_to_final_time": final,
-                "refund_amount": _cents(r["退商品金额（元）"]),
-                "refund_post_amount": _cents(r["退运费金额（元）"]),
+                # 申请退款的金额（含运费）: the platform's total includes the freight part.
+                # The synthetic exports refund no freight, so every third refund gets some
+                # here (both in the total and in refund_post_amount): the goods part, the
+                # export's 退商品金额, must still come out the same.
+                "refund_amount": _cents(r["退商品金额（元）"]) + freight,
+                "refund_post_amount": freight,
                 "aftersale_num": int(quantity[refund_id]),
                 "arbitrate_status": ARBITRATE_CODE[r["仲裁状态"]],
                 "return_logistics_company_name": r["退货物流公司"],
@@ -336,11 +381,19 @@ class FakeDoudian:
         self.access_token = access_token
         self.max_window_seconds = max_window_seconds
         self.token_expired = False
+        # Tokens: the live access token (above), the refresh tokens still unspent (each is
+        # single use), access tokens the platform has replaced, and what was issued.
+        self.refresh_tokens: set[str] = {REFRESH_TOKEN}
+        self.retired_tokens: set[str] = set()
+        self.issued: list[dict[str, Any]] = []
+        self.self_use_shop_id = SELF_USE_SHOP_ID
+        # expire_token_after(n): the access token expires after n more data pages.
+        self._pages_until_expiry: int | None = None
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.on_page: Callable[[str, dict[str, Any]], None] | None = None
         self._log_ids = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._server = HTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread: threading.Thread | None = None
 
@@ -374,6 +427,31 @@ class FakeDoudian:
         fault = Fault(path, kind, page, times)
         self.faults.append(fault)
         return fault
+
+    def expire_token_after(self, pages: int) -> None:
+        """The live access token expires after `pages` more data pages are served."""
+        self._pages_until_expiry = pages
+
+    def issue(self) -> dict[str, Any]:
+        """A new token pair (what token.create / token.refresh answer); the old access
+        token is retired."""
+        n = len(self.issued) + 1
+        pair = {
+            "access_token": f"fake-access-token-issued-{n:03d}",
+            "expires_in": ACCESS_SECONDS,
+            "refresh_token": f"fake-refresh-token-issued-{n:03d}",
+            "scope": "SCOPE",
+            "shop_id": self.self_use_shop_id,
+            "shop_name": "测试店铺",
+            "authority_id": "",
+            "auth_subject_type": "",
+        }
+        self.retired_tokens.add(self.access_token)
+        self.access_token = pair["access_token"]
+        self.token_expired = False
+        self.refresh_tokens.add(pair["refresh_token"])
+        self.issued.append(pair)
+        return pair
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -427,6 +505,8 @@ class FakeDoudian:
         fault = self._fault(path, params)
         if fault is not None:
             return self._faulted(fault)
+        if path in TOKEN_PATHS:
+            return self._token(path, params)
         if path not in (ORDERS_PATH, REFUNDS_PATH):
             return 404, None, "not_found"
         result = self._search(path, params)
@@ -434,12 +514,47 @@ class FakeDoudian:
             return 200, self._envelope(result), result["sub_code"]
         if self.on_page is not None:
             self.on_page(path, params)
+        with self._lock:
+            if self._pages_until_expiry is not None:
+                self._pages_until_expiry -= 1
+                if self._pages_until_expiry <= 0:
+                    self.token_expired = True
+                    self._pages_until_expiry = None
         return 200, self._envelope({"code": 10000, "msg": "success"}, result), "ok"
+
+    def _token(self, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+        """token.refresh spends its refresh token and issues a new pair; token.create
+        (self-use apps: grant_type authorization_self and the shop id) issues one."""
+        with self._lock:
+            if path == "/token/refresh":
+                given = params.get("refresh_token")
+                if params.get("grant_type") != "refresh_token":
+                    refused = bad_param("grant_type must be refresh_token")
+                elif given not in self.refresh_tokens:
+                    refused = REFRESH_REFUSED
+                else:
+                    self.refresh_tokens.discard(given)
+                    refused = None
+            elif (
+                params.get("grant_type") != "authorization_self"
+                or str(params.get("shop_id")) != self.self_use_shop_id
+            ):
+                refused = NOT_AUTHORISED
+            else:
+                refused = None
+            if refused is not None:
+                return 200, self._envelope(refused), refused["sub_code"]
+            pair = self.issue()
+        return 200, self._envelope({"code": 10000, "msg": "success"}, pair), "ok"
 
     def _check(
         self, path: str, query: dict[str, str], body: str, params: dict[str, Any]
     ) -> dict[str, Any] | None:
-        required = ("app_key", "method", "timestamp", "v", "sign", "sign_method", "access_token")
+        if not query.get("sign"):
+            return SIGN_MISSING
+        required = ("app_key", "method", "timestamp", "v", "sign_method")
+        if path not in TOKEN_PATHS:
+            required += ("access_token",)
         missing = [k for k in required if not query.get(k)]
         if missing:
             return bad_param(f"missing query parameter(s) {missing}")
@@ -462,8 +577,13 @@ class FakeDoudian:
         canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if canonical != body:
             return bad_param("param_json must be compact JSON with sorted keys")
-        if query["access_token"] != self.access_token or self.token_expired:
+        if path in TOKEN_PATHS:
+            return None
+        token = query["access_token"]
+        if token in self.retired_tokens or (token == self.access_token and self.token_expired):
             return TOKEN_EXPIRED
+        if token != self.access_token:
+            return TOKEN_UNKNOWN
         return None
 
     def _fault(self, path: str, params: dict[str, Any]) -> Fault | None:
@@ -487,6 +607,8 @@ class FakeDoudian:
             return 0, None, kind
         envelope = {
             "unavailable": UNAVAILABLE,
+            "timeout": TIMEOUT,
+            "sign_missing": SIGN_MISSING,
             "throttle": THROTTLED,
             "throttle_words": THROTTLED_WORDS_ONLY,
             "token_expired": TOKEN_EXPIRED,
@@ -563,7 +685,8 @@ def _handler(fake: FakeDoudian) -> type[BaseHTTPRequestHandler]:
                 params = json.loads(body)
             except ValueError:
                 params = {}
-            fake.seen.append(Seen(parts.path, query, body, params, what))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            fake.seen.append(Seen(parts.path, query, body, params, what, headers))
             if envelope is None and status == 0:
                 self.close_connection = True
                 self.connection.shutdown(2)  # drop it: the client sees a connection error

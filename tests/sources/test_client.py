@@ -13,11 +13,13 @@ from returnwatch.sources.doudian_api import (
     DoudianApiError,
     DoudianClient,
     RateLimitedError,
+    SignatureRejectedError,
     TokenExpiredError,
+    TokenRefreshFailed,
     TransientApiError,
     api_configured,
 )
-from returnwatch.sources.doudian_api import client as client_module
+from returnwatch.sources.doudian_api import credentials as credentials_module
 from returnwatch.sources.doudian_api.client import Credentials, resolve_credentials
 
 from .conftest import api_with, epoch, local
@@ -82,7 +84,7 @@ def test_page_size_is_capped_at_the_platforms_100(fake, sleeps, shop):
     assert {s.params["size"] for s in fake.seen} == {100}
 
 
-@pytest.mark.parametrize("kind", ["http_500", "http_502", "disconnect", "unavailable"])
+@pytest.mark.parametrize("kind", ["http_500", "http_502", "disconnect", "unavailable", "timeout"])
 def test_transient_failures_are_retried_with_growing_jittered_waits(fake, sleeps, shop, kind):
     start, end = window(shop)
     fake.add_fault(ORDERS_PATH, kind, times=3)
@@ -142,7 +144,8 @@ def test_throttling_that_never_ends_raises_rate_limited(fake, sleeps, shop):
             {"update_start_time": start, "update_end_time": end, "page": 0, "size": 10},
         )
 
-    assert "throttled" in str(raised.value) and raised.value.sub_code == "isv.frequency-limited"
+    assert "throttled" in str(raised.value) and raised.value.code == 60000
+    assert raised.value.sub_code == "isv.traffic-limited"
 
 
 def test_an_expired_token_fails_at_once_and_names_the_fix(fake, sleeps, shop):
@@ -155,13 +158,13 @@ def test_an_expired_token_fails_at_once_and_names_the_fix(fake, sleeps, shop):
         )
 
     message = str(raised.value)
-    assert message.startswith(
-        "the 抖店 access token has expired: refresh it in the 抖店 open platform"
-    )
+    assert message.startswith("the 抖店 access token has expired or is not accepted")
+    assert "RETURNWATCH_SOURCE__API__REFRESH_TOKEN" in message and "抖店 backend" in message
     assert (
         "RETURNWATCH_SOURCE__API__ACCESS_TOKEN" in message
         and "[source.api] access_token" in message
     )
+    assert raised.value.refreshable and raised.value.code == 40003
     assert ACCESS_TOKEN not in message
     assert raised.value.log_id and raised.value.sub_code == "isv.access-token-expired"
     assert len(fake.seen) == 1 and sleeps == []
@@ -215,7 +218,7 @@ def test_a_prefect_secret_block_can_hold_the_secret_and_the_token(api_settings, 
         asked.append(name)
         return blocks[name]
 
-    monkeypatch.setattr(client_module, "load_prefect_secret", load)
+    monkeypatch.setattr(credentials_module, "load_prefect_secret", load)
     settings = api_with(
         api_settings,
         app_secret="prefect-secret:doudian-secret",
@@ -236,3 +239,63 @@ def test_missing_settings_are_named(settings):
         resolve_credentials(configured.source.api)
     assert "app_secret, access_token" in str(raised.value)
     assert "RETURNWATCH_SOURCE__API__ACCESS_TOKEN" in str(raised.value)
+
+
+def test_every_call_sends_the_headers_the_official_sdks_send(fake, sleeps, shop):
+    start, end = window(shop)
+    make_client(fake, sleeps).call(
+        ORDERS_PATH, {"update_time_start": start, "update_time_end": end, "page": 0, "size": 5}
+    )
+    headers = fake.seen[0].headers
+    assert headers["x-open-no-old-err-code"] == "1" and headers["from"] == "sdk"
+    assert headers["content-type"].startswith("application/json")
+
+
+# The base error table (平台基础错误码汇总), one envelope per row the client reacts to:
+# (code, sub_code, msg) → the class it must raise. Written from the table, not from the
+# client's constants.
+ERROR_TABLE = [
+    (60000, "isv.traffic-limited", "触发限流，请稍后重试", RateLimitedError),
+    (60000, "", "触发限流，请稍后重试", RateLimitedError),
+    (20000, "dop.service-error", "服务不可用", TransientApiError),
+    (20001, "", "内部服务超时", TransientApiError),
+    (40003, "isv.access-token-expired", "access_token已过期", TokenExpiredError),
+    (40003, "isv.access-token-no-existed", "access_token不存在", TokenExpiredError),
+    (40003, "isv.access-token-invalid", "app_key和access_token不匹配", TokenExpiredError),
+    (40001, "isv.access-token-missing", "认证失败，access_token不能为空", TokenExpiredError),
+    (30001, "dop.authorization-no-existed", "店铺授权已失效，请重新授权", TokenExpiredError),
+    (40003, "isv.signature-invalid", "签名校验失败", SignatureRejectedError),
+    (40001, "isv.signature-missing", "获取签名失败", SignatureRejectedError),
+    (50001, "dop.token-generate-failed:token-expired", "生成token失败", TokenRefreshFailed),
+    (40003, "isv.parameter-invalid", "参数错误", DoudianApiError),
+    (70000, "isp.api-service-off", "API不存在或API已下线", DoudianApiError),  # not retried
+    # no code the table knows, no sub_code: the words decide (the fallback)
+    (50002, "", "接口调用频率超限", RateLimitedError),
+    (50002, "", "签名不对", SignatureRejectedError),
+]
+
+
+@pytest.mark.parametrize(("code", "sub_code", "msg", "expected"), ERROR_TABLE)
+def test_errors_are_classed_by_code_then_sub_code_then_words(code, sub_code, msg, expected):
+    client = DoudianClient(Credentials(APP_KEY, APP_SECRET, ACCESS_TOKEN), base_url="http://x")
+    envelope = {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": "", "log_id": "1"}
+    error = client._envelope_error("m", envelope, code, "1")
+    assert type(error) is expected
+    assert (error.code, error.sub_code or "") == (code, sub_code)
+
+
+def test_only_expired_or_superseded_tokens_are_refreshable():
+    assert TokenExpiredError(sub_code="isv.access-token-expired").refreshable
+    assert TokenExpiredError(sub_code="isv.access-token-no-existed").refreshable
+    assert not TokenExpiredError(sub_code="isv.access-token-invalid").refreshable
+    assert not TokenExpiredError(sub_code="dop.authorization-no-existed").refreshable
+    assert not TokenRefreshFailed(sub_code="dop.token-generate-failed:token-invalid").refreshable
+
+
+def test_a_missing_signature_is_a_signing_problem(fake, sleeps):
+    fake.add_fault(ORDERS_PATH, "sign_missing")
+    with pytest.raises(SignatureRejectedError) as raised:
+        make_client(fake, sleeps).call(ORDERS_PATH, {"page": 0})
+    assert raised.value.sub_code == "isv.signature-missing"
+    assert "RETURNWATCH_SOURCE__API__APP_SECRET" in str(raised.value)
+    assert len(fake.seen) == 1 and sleeps == []

@@ -10,6 +10,7 @@ import pytest
 from returnwatch.sources.doudian_api.constants import AFTERSALE_STATUS_TEXT
 from returnwatch.sources.doudian_api.mapping import (
     buyer_key,
+    goods_refund_cents,
     id_text,
     local_time,
     map_order,
@@ -17,7 +18,7 @@ from returnwatch.sources.doudian_api.mapping import (
     scrub_pii,
     yuan,
 )
-from returnwatch.transforms.profiles import DOUDIAN_REFUNDS, classify
+from returnwatch.transforms.profiles import DOUDIAN_REFUNDS, DOUDIAN_STATUS_MAP, classify
 from returnwatch.transforms.staging import hmac_hex
 
 from .conftest import TZ
@@ -127,7 +128,8 @@ def test_a_refund_maps_its_fields(dataset):
     assert row["order_id"] == item["order_info"]["shop_order_id"]
     assert row["line_id"] == line["sku_order_id"] and row["sku_id"] == str(line["product_id"])
     assert row["requested_at"] == local_time(info["apply_time"], TZ)
-    assert row["refund_amount"] == yuan(info["refund_amount"])
+    # the goods part, as the export's 退商品金额: the API's total includes the freight
+    assert row["refund_amount"] == yuan(info["refund_amount"] - info["refund_post_amount"])
     assert row["quantity"] == str(info["aftersale_num"])
     assert row["reason"] == item["text_part"]["reason_text"]
     assert row["approved_at"] is None and row["reason_detail"] is None
@@ -142,11 +144,14 @@ def test_a_refund_maps_its_fields(dataset):
         (12, "同意退款，退款成功", "completed"),
         (28, "售后关闭", "closed"),
         (27, None, "rejected"),  # no text: the code decides
-        (28, None, "closed"),
+        # 28 售后失败: the label the 售后 export writes, so both sources map it alike
+        (28, None, DOUDIAN_STATUS_MAP["售后失败"]),
+        (28, "售后失败", DOUDIAN_STATUS_MAP["售后失败"]),
+        # 3 (answer) / 13 (filter): 换货/补寄/维修待买家收货, still under way
+        (3, None, "in_progress"),
+        (13, None, "in_progress"),
         (14, "", "completed"),
         (12, "某种新写法的售后成功", "completed"),  # unknown words: the export profile's keywords
-        (28, "售后失败", "closed"),  # as the 售后 export's 售后失败 reads
-        (13, None, "in_progress"),  # 换货/补寄/维修 待买家收货
         (13, "换货补寄维修待买家收货", "in_progress"),
         (14, None, "completed"),
         (8, "待商家审核", "requested"),
@@ -230,3 +235,18 @@ def test_refund_type_from_text_when_the_code_is_unknown(dataset, text, expected)
     item["aftersale_info"]["aftersale_type"] = 99
     item["text_part"]["aftersale_type_text"] = text
     assert map_refund(item, shop_id="s", tz=TZ).row["refund_type"] == expected
+
+
+@pytest.mark.parametrize(
+    ("total", "freight", "goods"),
+    [
+        (8891, 0, 8891),
+        (10_000, 1_000, 9_000),  # 申请退款的金额（含运费） minus 申请退的运费金额
+        (1_000, 1_000, 0),  # a freight-only refund (退运费)
+        (500, 800, 500),  # freight above the total: never documented, the total is kept
+        (None, 100, None),
+    ],
+)
+def test_refund_amount_is_the_goods_part_like_the_exports_column(total, freight, goods):
+    info = {"refund_amount": total, "refund_post_amount": freight}
+    assert goods_refund_cents(info) == goods

@@ -25,7 +25,8 @@
 -- skip row groups outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
 -- $first_series_day = min($days) - 3 x $window_days, $first_c1_day = min($days) - 2 x
 -- $window_days, $first_clean_day = min($days) - $window_days, $last_day = max($days).
--- Reads daily_return_rates and, for the lag profile, return_lags (both current over them:
+-- Reads daily_return_rates, baseline_exclusions and baseline_restarts (migrations
+-- 0013/0014) and, for the lag profile, return_lags (both current over them:
 -- `rates.recompute_rates` writes them together) when $stored_lags ($lag_days <=
 -- `rates.STORED_LAG_DAYS`), else refund_records joined to order_lines.
 
@@ -262,11 +263,36 @@ raw_fit as (
     from raw_history
 ),
 
+-- Ops' feedback and the promo calendar (docs/alerts.md, "Mute and feedback"): a day in
+-- baseline_exclusions (for its slice, or for every slice when dimension = '*': promo
+-- days, 'expected' annotations) and a slice's days before its baseline_restarts day
+-- ('new-normal') are always screened: they never count as history.
+excluded as (
+    select
+        fit.*,
+        exists (
+            select 1 from baseline_exclusions as ex
+            where
+                ex.shop_id = $shop_id
+                and ex.day = fit.day
+                and (ex.dimension = '*' or (ex.dimension = fit.dimension and ex.key = fit.key))
+        )
+        or exists (
+            select 1 from baseline_restarts as rs
+            where
+                rs.shop_id = $shop_id
+                and rs.dimension = fit.dimension
+                and rs.key = fit.key
+                and fit.day < rs.day
+        ) as is_excluded
+    from raw_fit as fit
+),
+
 -- Screening, round 1: each day against its raw history (which may hold earlier spikes).
 screened_once as (
     select
         *,
-        coalesce(
+        is_excluded or coalesce(
             y - raw_rate * x >= greatest(
                 $min_extra_returns,
                 $screen_z * sqrt(raw_rate * x * (1 + coalesce(raw_dispersion, 0) * raw_rate * x))
@@ -274,7 +300,7 @@ screened_once as (
             and y > (1 + $lift_threshold) * raw_rate * x,
             false
         ) as is_screened_once
-    from raw_fit
+    from excluded
 ),
 
 first_clean_history as (
@@ -313,7 +339,7 @@ first_clean_fit as (
 screened as (
     select
         *,
-        coalesce(
+        is_excluded or coalesce(
             c1_days >= $min_history_days
             and y - c1_rate * x >= greatest(
                 $min_extra_returns,
