@@ -189,6 +189,7 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
             outcome = state.result()
             summary.files.append(outcome)
             logger.info(outcome.message)
+        summary.unknown_values = steps.night_unknown_values(con, shop_id, started_at)
 
         stage = "computing return rates"
         nights, too_old = steps.nights_to_detect(con, settings, shop_id, target)

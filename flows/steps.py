@@ -61,6 +61,8 @@ class NightlySummary:
     alerts_pending: int = 0
     alerts_failed: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Labels the night's loads did not recognise (`night_unknown_values`), one line each.
+    unknown_values: list[str] = field(default_factory=list)
     published: str | None = None
     data_docs: str | None = None
     seconds: float = 0.0
@@ -132,6 +134,8 @@ class NightlySummary:
                 f"{self.nights_not_reported[-1]}."
             )
         parts.extend(self.warnings)
+        if self.unknown_values:
+            parts.append("Not recognised: " + "; ".join(self.unknown_values) + ".")
         if self.published:
             parts.append(f"Published to {self.published}.")
         if self.data_docs:
@@ -140,6 +144,16 @@ class NightlySummary:
             parts.append(self.message)
         parts.append(f"Took {self.seconds:.1f}s.")
         return " ".join(parts)
+
+
+def night_unknown_values(
+    con: duckdb.DuckDBPyConnection, shop_id: str, since: dt.datetime
+) -> list[str]:
+    """Every label the loads since `since` did not recognise, as `file: 售后类型 '…' (n
+    rows) not recognised: counted as …`: what the night's data-health notice names."""
+    from returnwatch.warehouse.load import unknown_values_since
+
+    return [f"{name}: {u.line()}" for name, u in unknown_values_since(con, since, shop_id)]
 
 
 # -- sources ----------------------------------------------------------------------------

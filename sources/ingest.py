@@ -45,6 +45,11 @@ from returnwatch.transforms.staging import (
     source_sql,
     unique_key,
 )
+from returnwatch.transforms.unknown_values import (
+    UnknownValue,
+    unknown_values,
+    unknown_values_sql,
+)
 from returnwatch.transforms.validation import missing_counts, rule_counts, validation_result
 from returnwatch.warehouse.connection import joins_as_written
 from returnwatch.warehouse.load import (
@@ -78,6 +83,7 @@ class ImportResult:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     seconds: float = 0.0
+    unknown_values: tuple[UnknownValue, ...] = ()
 
     def line(self) -> str:
         if self.status == "refused":
@@ -91,6 +97,7 @@ class ImportResult:
             f"{self.rows_read:,} = loaded {self.rows_loaded:,} + quarantined "
             f"{self.rows_quarantined:,} + exact duplicates skipped {self.rows_duplicate:,} "
             f"({self.rows_inserted:,} new, {self.rows_updated:,} updated) in {self.seconds:.1f}s"
+            + "".join(f"; {u.line()}" for u in self.unknown_values)
         )
 
 
@@ -240,6 +247,7 @@ def stage_direct(
             + checked_sql(match, f"({bad_source})", shop_id, any_repeated=False, read_secret=False)
         )
         missing = missing_counts(con, match.profile.kind, "_flags")
+        unknown = _unknown_values(con, match, "_flags")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _valid_ids AS SELECT _kh FROM _flags WHERE _raw IS NULL"
         )
@@ -273,6 +281,7 @@ def stage_direct(
         valid_ids="_valid_ids",
         missing=missing,
         id_range=(lowest, highest) if lowest is not None else None,
+        unknown=unknown,
     )
 
 
@@ -301,7 +310,19 @@ def stage_grouped(
         valid_ids=None,
         missing=None,
         checked=checked,
+        unknown=_unknown_values(con, match, checked),
     )
+
+
+def _unknown_values(
+    con: duckdb.DuckDBPyConnection, match: ProfileMatch, table: str
+) -> tuple[UnknownValue, ...]:
+    """The labels of a staged file that returnwatch does not recognise (see
+    `transforms.unknown_values`); one scan of mostly-NULL columns, none for order files."""
+    sql = unknown_values_sql(match, table)
+    if sql is None:
+        return ()
+    return tuple(unknown_values(match, con.execute(sql).fetchall()))
 
 
 class NotUtf8(Exception):
@@ -407,6 +428,7 @@ def _import_source(
         rows_updated=loaded.rows_updated,
         rows_quarantined=loaded.rows_quarantined,
         rows_duplicate=loaded.rows_duplicate,
+        unknown_values=staged.unknown,
     )
 
 

@@ -17,6 +17,9 @@ TableKind = Literal["orders", "refunds"]
 
 REFUND_TYPES = ("return_refund", "refund_only", "exchange", "other")
 REFUND_STATUSES = ("requested", "in_progress", "completed", "rejected", "cancelled", "closed")
+# What real exports write where a value is absent (an amount, a time, an arbitration):
+# read as empty, so a nullable column loads NULL and a required one names the placeholder.
+PLACEHOLDERS = ("-", "--", "/", "无")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,39 @@ class Field:
     value_map: Mapping[str, str] = field(default_factory=dict)
     fallback: tuple[tuple[str, str], ...] = ()
     otherwise: str | None = None
+    fallback_known: bool = False
+    known: tuple[str, ...] = ()
+
+    @property
+    def watched(self) -> bool:
+        """Whether the labels of this field are checked against what returnwatch knows."""
+        if self.kind == "enum":
+            return bool(self.value_map or self.fallback)
+        return bool(self.known)
+
+
+# `Field.otherwise` for "load NULL" (the label itself stays in the field's `_raw` column).
+NO_VALUE = ""
+
+
+def classify(f: Field, label: str | None) -> tuple[str | None, bool]:
+    """A cleaned label's canonical value and whether it is recognised, as staging maps it.
+
+    The API source maps its labels through this too, so a refund means the same whichever
+    way it arrived.
+    """
+    if label is None:
+        return None, True
+    if label in f.value_map:
+        return f.value_map[label], True
+    if f.kind != "enum":
+        return label, not f.known or label in f.known
+    for word, value in f.fallback:
+        if word in label:
+            return value, f.fallback_known
+    if f.otherwise is None:
+        return label, False
+    return f.otherwise or None, False
 
 
 @dataclass(frozen=True)
@@ -120,46 +156,112 @@ CANONICAL_REFUNDS = Profile(
 
 # --- 抖店 backend exports ----------------------------------------------------------------
 
+# 售后类型: the labels seen in 售后 exports (the 售后工作台 export among them writes 已发货退款 /
+# 未发货退款), the API's aftersale_type texts and the 售后 messages' wording (售后退货退款,
+# 售后仅退款, 发货前退款). Sources in docs/formats.md.
 DOUDIAN_REFUND_TYPE_MAP = {
     "退货退款": "return_refund",
+    "售后退货退款": "return_refund",
+    "退货": "return_refund",
     "已发货仅退款": "refund_only",
     "未发货仅退款": "refund_only",
+    "已发货退款": "refund_only",
+    "未发货退款": "refund_only",
     "仅退款": "refund_only",
+    "售后仅退款": "refund_only",
+    "发货前退款": "refund_only",
+    "退款": "refund_only",
     "换货": "exchange",
+    "补寄": "other",
+    "维修": "other",
+    "价保": "other",
 }
 
+# A 售后类型 not listed above is read by meaning, first match wins: a return of goods is
+# return_refund, unless the label says the goods stay with the buyer (仅退款 / 不退货 /
+# 无需退货) or come back in exchange (换货); a resend, repair or price protection is
+# other; what is left of a refund is refund_only.
+DOUDIAN_REFUND_TYPE_WORDS = (
+    ("仅退款", "refund_only"),
+    ("不退货", "refund_only"),
+    ("无需退货", "refund_only"),
+    ("换货", "exchange"),
+    ("退货", "return_refund"),
+    ("补寄", "other"),
+    ("维修", "other"),
+    ("价保", "other"),
+    ("退款", "refund_only"),
+)
+
+# 售后状态: every label seen in exports and the API's aftersale_status texts, each mapped
+# explicitly. 售后失败 (aftersale_status 28) is a refund that ended without success, as
+# 售后关闭 is: closed, from a file and from the API alike.
 DOUDIAN_STATUS_MAP = {
     "待商家同意": "requested",
+    "待商家审核": "requested",
     "待商家处理": "requested",
     "待买家退货": "in_progress",
     "待商家收货": "in_progress",
     "待商家发货": "in_progress",
     "待商家二次同意": "in_progress",
+    "待商家二次审核": "in_progress",
+    "待商家退款": "in_progress",
+    "待退款": "in_progress",
+    "退款中": "in_progress",
     "待买家收货": "in_progress",
+    "换货待买家收货": "in_progress",
+    "补寄待买家收货": "in_progress",
+    "维修待买家收货": "in_progress",
+    "换货补寄维修待买家收货": "in_progress",
+    "待买家处理": "in_progress",
+    "待平台处理": "in_progress",
+    "平台处理中": "in_progress",
     "同意退款，退款成功": "completed",
     "同意退款,退款成功": "completed",
     "退款成功": "completed",
     "售后成功": "completed",
     "换货成功": "completed",
+    "补寄成功": "completed",
+    "维修成功": "completed",
+    "换货补寄维修成功": "completed",
     "售后关闭": "closed",
+    "售后失败": "closed",
+    "退款关闭": "closed",
     "商家拒绝": "rejected",
     "商家一次拒绝": "rejected",
     "商家二次拒绝": "rejected",
-    "售后失败": "rejected",
+    "商家拒绝退款": "rejected",
+    "拒绝售后": "rejected",
     "买家取消": "cancelled",
+    "买家撤销": "cancelled",
     "售后撤销": "cancelled",
+    "售后取消": "cancelled",
     "已撤销": "cancelled",
 }
 
-# Label fragments that decide a status the map has not seen yet (order matters).
+# Label fragments that place a status the map has not seen (order matters). A status so
+# placed is a guess: it is loaded, and named in the load's summary as not recognised.
 DOUDIAN_STATUS_KEYWORDS = (
     ("成功", "completed"),
     ("关闭", "closed"),
+    ("失败", "closed"),
     ("拒绝", "rejected"),
-    ("失败", "rejected"),
     ("取消", "cancelled"),
     ("撤销", "cancelled"),
     ("待", "in_progress"),
+)
+
+# 仲裁状态: the API's arbitrate_status words (the export writes the same); loaded as written,
+# and any other label is named in the load's summary.
+DOUDIAN_ARBITRATION_LABELS = (
+    "无仲裁记录",
+    "仲裁中",
+    "客服同意",
+    "客服拒绝",
+    "待商家举证",
+    "协商期",
+    "仲裁结束",
+    "仲裁完成",
 )
 
 DOUDIAN_ORDERS = Profile(
@@ -168,16 +270,18 @@ DOUDIAN_ORDERS = Profile(
     kind="orders",
     signature=("子订单编号", "支付完成时间"),
     fields=(
-        Field("order_id", ("主订单编号", "订单编号"), "id", required=True),
-        Field("line_id", ("子订单编号",), "id", required=True),
-        Field("sku_id", ("商品ID", "商品id"), "id", required=True),
-        Field("product_name", ("选购商品", "商品名称")),
-        Field("quantity", ("商品数量",), "int"),
-        Field("unit_price", ("商品金额",), "money"),
-        Field("amount", ("订单应付金额",), "money"),
+        Field("order_id", ("主订单编号", "订单编号", "订单号"), "id", required=True),
+        Field("line_id", ("子订单编号", "子订单号"), "id", required=True),
+        Field("sku_id", ("商品ID", "商品id", "商品编号"), "id", required=True),
+        Field("product_name", ("选购商品", "商品名称", "商品标题")),
+        Field("quantity", ("商品数量", "购买数量"), "int"),
+        # 商品金额 is the unit price in the 抖店 export; other export versions and tools
+        # that re-export it call it 商品单价.
+        Field("unit_price", ("商品金额", "商品单价"), "money"),
+        Field("amount", ("订单应付金额", "订单实际支付金额", "实付款"), "money"),
         Field("paid_at", ("支付完成时间",), "timestamp", required=True),
-        Field("province", ("省", "收货省份")),
-        Field("city", ("市", "收货城市")),
+        Field("province", ("省", "收货省份", "省份")),
+        Field("city", ("市", "收货城市", "城市")),
         Field("carrier", ("快递信息",), "carrier"),
         Field("customer_id", ("收件人手机号",), "secret_id"),
         Field("order_status", ("订单状态",)),
@@ -192,8 +296,8 @@ DOUDIAN_REFUNDS = Profile(
     signature=("售后单号", "售后申请时间"),
     fields=(
         Field("refund_id", ("售后单号",), "id", required=True),
-        Field("order_id", ("订单号", "主订单编号"), "id", required=True),
-        Field("line_id", ("商品单号", "子订单编号"), "id"),
+        Field("order_id", ("订单号", "主订单编号", "订单编号"), "id", required=True),
+        Field("line_id", ("商品单号", "子订单编号", "子订单号"), "id"),
         Field("sku_id", ("商品ID", "商品id"), "id", required=True),
         Field("product_name", ("商品名称",)),
         Field(
@@ -202,6 +306,8 @@ DOUDIAN_REFUNDS = Profile(
             "enum",
             required=True,
             value_map=DOUDIAN_REFUND_TYPE_MAP,
+            fallback=DOUDIAN_REFUND_TYPE_WORDS,
+            fallback_known=True,
             otherwise="other",
         ),
         Field(
@@ -210,16 +316,23 @@ DOUDIAN_REFUNDS = Profile(
             "enum",
             value_map=DOUDIAN_STATUS_MAP,
             fallback=DOUDIAN_STATUS_KEYWORDS,
+            otherwise=NO_VALUE,
         ),
         Field("requested_at", ("售后申请时间",), "timestamp", required=True),
         Field("approved_at", ("同意售后申请时间",), "timestamp"),
         Field("completed_at", ("售后完结时间",), "timestamp"),
-        Field("refund_amount", ("退商品金额（元）", "退商品金额"), "money"),
+        # 退商品金额 is the goods part of a refund (freight is 退运费金额); pages that export
+        # no split write the whole as 退款金额, read only when the split is absent.
+        Field(
+            "refund_amount",
+            ("退商品金额（元）", "退商品金额", "退款金额（元）", "退款金额"),
+            "money",
+        ),
         Field("quantity", ("售后数量", "退货数量"), "int"),
         Field("reason", ("售后原因",)),
         Field("reason_detail", ("用户售后说明",)),
         Field("return_carrier", ("退货物流公司",)),
-        Field("arbitration_status", ("仲裁状态",)),
+        Field("arbitration_status", ("仲裁状态",), known=DOUDIAN_ARBITRATION_LABELS),
     ),
     personal_columns=(
         "商家退货联系人姓名",

@@ -1,11 +1,19 @@
-"""The validation contract, declared once per table.
+r"""The validation contract, declared once per table.
 
 Each rule is a Great Expectations expectation (type and kwargs) over one column of the
 staged, normalised rows. From this single declaration come both the GX expectation suite
 (`returnwatch.transforms.gx_suite`, the documented contract) and the row-level
-quarantine filter (`Rule.violation_sql`, run in DuckDB where the data is staged), so the
-two cannot disagree; `tests/transforms/test_rules_gx.py` runs real GX on the same rows to
-prove it.
+quarantine filter (`Rule.violation_sql`, run in DuckDB where the data is staged).
+
+One declaration does not make the two engines agree by itself: GX runs Python's `re` and
+`datetime.strptime`, DuckDB runs RE2 and `try_strptime`, and they differ at the edges.
+Python's `$` also matches before a final newline (RE2's does not), so the regexes here
+end in `\Z`, which `violation_sql` writes as RE2's `\z` (both: the very end of the
+text); `try_strptime` accepts leading and trailing whitespace that `strptime` refuses, so
+the SQL refuses it too. Staging trims every kind of whitespace before the rules run
+(`staging.WHITESPACE`), so in practice no value reaches them with any.
+`tests/warehouse/test_rules_match_gx.py` runs real GX beside the SQL on the same rows,
+staged and raw, to prove they agree.
 
 Columns the rules see: id/text/timestamp/enum fields as normalised text, int and money
 fields both as their normalised text (`<name>__text`) and as numbers (`<name>`).
@@ -13,6 +21,7 @@ fields both as their normalised text (`<name>__text`) and as numbers (`<name>`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +31,22 @@ from returnwatch.transforms.profiles import REFUND_STATUSES, REFUND_TYPES, Table
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 # An id Excel has already turned into a float (6.9123E+18): its digits are gone.
-ROUNDED_ID_REGEX = r"^[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+$"
-INTEGER_REGEX = r"^[+-]?[0-9]+(?:\.0+)?$"
-NUMBER_REGEX = r"^[+-]?[0-9]+(?:\.[0-9]+)?$"
+# Anchored with `\Z`, never `$` (see the module docstring); `re2` translates for DuckDB.
+ROUNDED_ID_REGEX = r"^[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+\Z"
+INTEGER_REGEX = r"^[+-]?[0-9]+(?:\.0+)?\Z"
+NUMBER_REGEX = r"^[+-]?[0-9]+(?:\.[0-9]+)?\Z"
+
+
+def re2(regex: str) -> str:
+    r"""A rule's Python regex as RE2 (DuckDB) writes the same pattern.
+
+    The rules anchor the end with `\Z` (Python: the very end of the text). RE2 spells that
+    `\z` and has no `\Z`; a bare `$` would mean different things on the two sides, so it
+    is refused rather than translated.
+    """
+    if re.search(r"(?<!\\)\$", regex):
+        raise ValueError(f"regex {regex!r}: anchor the end with \\Z, not $ (see rules.py)")
+    return regex.replace(r"\Z", r"\z")
 
 
 @dataclass(frozen=True)
@@ -50,12 +72,17 @@ class Rule:
         if kind == "expect_column_values_to_not_be_null":
             return f"{col} IS NULL"
         if kind == "expect_column_values_to_match_regex":
-            return f"({col} IS NOT NULL AND NOT regexp_matches({col}, {lit(self.kwargs['regex'])}))"
+            regex = lit(re2(self.kwargs["regex"]))
+            return f"({col} IS NOT NULL AND NOT regexp_matches({col}, {regex}))"
         if kind == "expect_column_values_to_not_match_regex":
-            return f"({col} IS NOT NULL AND regexp_matches({col}, {lit(self.kwargs['regex'])}))"
+            regex = lit(re2(self.kwargs["regex"]))
+            return f"({col} IS NOT NULL AND regexp_matches({col}, {regex}))"
         if kind == "expect_column_values_to_match_strftime_format":
+            # strptime refuses any character around the time, try_strptime skips spaces,
+            # tabs and newlines there: the first and last character decide (cheaply).
             fmt = lit(self.kwargs["strftime_format"])
-            return f"({col} IS NOT NULL AND try_strptime({col}, {fmt}) IS NULL)"
+            edges = f"ord({col}) <= 32 OR ord(({col})[-1]) <= 32"
+            return f"({col} IS NOT NULL AND ({edges} OR try_strptime({col}, {fmt}) IS NULL))"
         if kind == "expect_column_values_to_be_between":
             bounds = []
             if self.kwargs.get("min_value") is not None:

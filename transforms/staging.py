@@ -20,6 +20,8 @@ from typing import Literal
 
 from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import (
+    NO_VALUE,
+    PLACEHOLDERS,
     TABLE_FIELDS,
     TABLE_KEYS,
     Field,
@@ -32,6 +34,7 @@ from returnwatch.transforms.rules import (
     NUMBER_REGEX,
     RULES,
     TIMESTAMP_FORMAT,
+    re2,
     rule_columns,
     unique_count_column,
 )
@@ -153,14 +156,14 @@ def secret_fields(match: ProfileMatch) -> set[str]:
 
 def _secret_normalized_full(value: str) -> str:
     # Phones differ in spacing, dashes and a +86 prefix; the same buyer must hash alike.
-    cleaned = f"nullif(regexp_replace(trim({value}), '[\\s\\-\\t]', '', 'g'), '')"
+    cleaned = f"nullif(regexp_replace({value}, '[\\s\\-\\x{{a0}}\\x{{3000}}]', '', 'g'), '')"
     return f"regexp_replace({cleaned}, '^(\\+?86)(1[0-9]{{10}})$', '\\2')"
 
 
 def _secret_normalized(value: str) -> str:
     # Nearly every id needs none of that: nothing to strip, no +86/86 prefix to drop.
     clean = (
-        f"NOT regexp_matches({value}, '[\\s\\-+]') "
+        f"NOT regexp_matches({value}, '[\\s\\-+\\x{{a0}}\\x{{3000}}]') "
         f"AND NOT (length({value}) = 13 AND prefix({value}, '86'))"
     )
     return f"CASE WHEN {clean} THEN nullif({value}, '') ELSE {_secret_normalized_full(value)} END"
@@ -179,16 +182,62 @@ def _secret_normalized(value: str) -> str:
 _PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
 _PLAIN_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
+# Whitespace as the rules (and GX, in Python) understand it: every character Python's
+# str.isspace() accepts, newlines, CR, NBSP and the full-width U+3000 among them. Excel
+# cells typed with Alt+Enter end in a newline; Chinese text is padded with U+3000.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_WIDE_WHITESPACE = tuple(ord(c) for c in WHITESPACE if ord(c) > 32)
+# Placeholders start with `-`, `/` (ASCII punctuation, which `_edges` sends to the full
+# cleaning anyway) or 无.
+_WU = ord("无")
+assert all(ord(p[0]) <= 47 or ord(p[0]) == _WU for p in PLACEHOLDERS)
+assert all(ord(c) <= 32 or ord(c) in (133, 160, 5760, 12288) or 8192 <= ord(c) <= 8287
+           for c in WHITESPACE)  # fmt: skip
+
+
+def trim_sql(src: str) -> str:
+    """trim() of every whitespace character, not only spaces (on the full path only)."""
+    return f"trim({src}, {lit(WHITESPACE)})"
+
+
+_trim = trim_sql
+
+
+def _placeholder(value: str) -> str:
+    return f"{value} IN ({', '.join(lit(p) for p in PLACEHOLDERS)})"
+
+
+def _no_placeholder(value: str) -> str:
+    """NULL for an empty value or a placeholder (`-`, `--`, `/`, `无`), else the value."""
+    return f"CASE WHEN {_placeholder(value)} THEN NULL ELSE nullif({value}, '') END"
+
+
+def _edges(src: str) -> str:
+    """True when a value may need trimming or be a placeholder: its first character is
+    whitespace, ASCII punctuation (`-`, `/`, Excel's `'` and `=`) or 无, or its last one is
+    whitespace. Never for an empty value (ord('') is -1), which the fast path leaves NULL.
+
+    One ord() per end, tested against ranges and short lists: a prefix/suffix test per
+    whitespace character cost twice the old test per value, a regex four times, and each
+    further look at the last character (s[-1] decodes UTF-8) as much again.
+    """
+    first = f"ord({src})"
+    wide = ", ".join(str(c) for c in _WIDE_WHITESPACE if not 8192 <= c <= 8287)
+    return (
+        f"({first} BETWEEN 0 AND 47 OR {first} IN (61, {wide}, {_WU}) "
+        f"OR {first} BETWEEN 8192 AND 8287 "
+        f"OR ord(({src})[-1]) IN ({', '.join(str(ord(c)) for c in WHITESPACE)}))"
+    )
+
 
 def _untrimmed(src: str) -> str:
-    # prefix()/suffix(), not starts_with()/ends_with(): half the cost in DuckDB 2.0 (the
-    # tests run on every text and id column, 0.25 → 0.13 s per 10M values).
-    return f"(contains({src}, chr(9)) OR prefix({src}, ' ') OR suffix({src}, ' '))"
+    # A tab anywhere (it becomes a space), whitespace at either end, or what may be a
+    # placeholder: the full cleaning decides.
+    return f"(contains({src}, chr(9)) OR {_edges(src)})"
 
 
 def _clean_text_full(src: str) -> str:
-    # trim() with a character list costs twice plain trim(); tabs become spaces first.
-    return f"nullif(trim(replace({src}, chr(9), ' ')), '')"
+    return _no_placeholder(_trim(f"replace({src}, chr(9), ' ')"))
 
 
 def _cleaner(test: str, full: str, fast: str, plain: bool, dirty: str | None) -> str:
@@ -207,14 +256,14 @@ def _clean_text(src: str, plain: bool = False, dirty: str | None = None) -> str:
 def _clean_id_full(src: str) -> str:
     # Leading tabs (抖店's guard against Excel), then the rarer apostrophe and ="…" wrappers,
     # behind a cheap first-character test: a regex on every id cost 0.5 s per million.
-    v = f"trim(replace({src}, chr(9), ''))"
+    v = _trim(f"replace({src}, chr(9), '')")
     wrapped = f"left({v}, 1) IN ('=', '''')"
     unwrapped = f"regexp_replace({v}, '^=?\"?''?|\"$', '', 'g')"
-    return f"nullif(trim(CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END), '')"
+    return _no_placeholder(_trim(f"CASE WHEN {wrapped} THEN {unwrapped} ELSE {v} END"))
 
 
 def _dirty_id(src: str) -> str:
-    return f"({_untrimmed(src)} OR prefix({src}, '=') OR prefix({src}, ''''))"
+    return _untrimmed(src)
 
 
 def _clean_id(src: str, plain: bool = False, dirty: str | None = None) -> str:
@@ -222,7 +271,10 @@ def _clean_id(src: str, plain: bool = False, dirty: str | None = None) -> str:
 
 
 def _clean_number_full(src: str) -> str:
-    return f"nullif(regexp_replace(trim({src}), '[¥￥,，\\s元]', '', 'g'), '')"
+    # Currency signs, thousands separators, 元 and whitespace go wherever they are; what is
+    # left of a placeholder is NULL.
+    stripped = f"regexp_replace({_trim(src)}, '[¥￥,，\\s\\x{{a0}}\\x{{3000}}元]', '', 'g')"
+    return _no_placeholder(stripped)
 
 
 def _dirty_number(src: str) -> str:
@@ -242,9 +294,10 @@ def _clean_timestamp(src: str, plain: bool = False, dirty: str | None = None) ->
 
 
 def _clean_timestamp_full(src: str) -> str:
-    t = f"regexp_replace(replace(replace(trim({src}), '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
+    trimmed = _trim(src)
+    t = f"regexp_replace(replace(replace({trimmed}, '/', '-'), 'T', ' '), '(\\.[0-9]+)?Z?$', '')"
     return (
-        f"CASE WHEN {t} = '' THEN NULL "
+        f"CASE WHEN {t} = '' OR {_placeholder(trimmed)} THEN NULL "
         f"WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}$') THEN {t} || ' 00:00:00' "
         f"WHEN regexp_matches({t}, ' [0-9]{{1,2}}:[0-9]{{2}}$') THEN {t} || ':00' "
         f"ELSE {t} END"
@@ -334,10 +387,43 @@ def _enum(f: Field, src: str, plain: bool = False, dirty: str | None = None) -> 
     text = _clean_text(src, plain, dirty)
     whens = [f"WHEN {lit(k)} THEN {lit(v)}" for k, v in f.value_map.items()]
     fallback = [f"WHEN contains({text}, {lit(k)}) THEN {lit(v)}" for k, v in f.fallback]
-    otherwise = lit(f.otherwise) if f.otherwise is not None else text
+    if f.otherwise is None:
+        otherwise = text
+    else:
+        otherwise = lit(f.otherwise) if f.otherwise != NO_VALUE else "NULL::VARCHAR"
     inner = f"CASE {' '.join(fallback)} ELSE {otherwise} END" if fallback else otherwise
     mapped = f"CASE {text} {' '.join(whens)} ELSE {inner} END" if whens else inner
     return f"CASE WHEN {text} IS NULL THEN NULL ELSE {mapped} END"
+
+
+UNKNOWN_PREFIX = "_unknown__"
+
+
+def label_column(profile: Profile, name: str) -> str:
+    """The staged column holding field `name`'s cleaned label as the file wrote it."""
+    return name + "_raw" if canonical_kind(profile.kind, name) == "enum" else name
+
+
+def unknown_label_sql(f: Field, label: str) -> str:
+    """The label in `label` (a cleaned label column) when returnwatch does not recognise
+    it, else NULL; the same decision as `profiles.classify`."""
+    known = [f"{label} IN ({', '.join(lit(k) for k in f.value_map)})"] if f.value_map else []
+    if f.kind == "enum" and f.fallback_known:
+        known += [f"contains({label}, {lit(word)})" for word, _ in f.fallback]
+    if f.kind != "enum" and f.known:
+        known.append(f"{label} IN ({', '.join(lit(k) for k in f.known)})")
+    return f"CASE WHEN {' OR '.join([f'{label} IS NULL', *known])} THEN NULL ELSE {label} END"
+
+
+def unknown_columns(match: ProfileMatch) -> list[str]:
+    """`_unknown__<field>` for each watched field of the file (`Field.watched`): NULL where
+    the label is recognised, so counting the others is a cheap scan of mostly NULLs."""
+    profile = match.profile
+    return [
+        f"{unknown_label_sql(f, q(label_column(profile, f.name)))} AS {q(UNKNOWN_PREFIX + f.name)}"
+        for f in profile.fields
+        if f.watched and f.name in match.columns
+    ]
 
 
 def _scrub_phones(expr: str) -> str:
@@ -402,12 +488,12 @@ def typed_columns(profile: Profile) -> list[str]:
         text = q(name + "__text")
         if name == "quantity":
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, {lit(INTEGER_REGEX)}) "
+                f"CASE WHEN regexp_matches({text}, {lit(re2(INTEGER_REGEX))}) "
                 f"THEN try_cast(try_cast({text} AS DOUBLE) AS BIGINT) END AS {q(name)}"
             )
         else:
             exprs.append(
-                f"CASE WHEN regexp_matches({text}, {lit(NUMBER_REGEX)}) "
+                f"CASE WHEN regexp_matches({text}, {lit(re2(NUMBER_REGEX))}) "
                 f"THEN try_cast({text} AS DECIMAL(18, 2)) END AS {q(name)}"
             )
     return exprs
@@ -496,6 +582,7 @@ def checked_sql(
         carried = "normalized.*"
         counted = ""
     dirty = f", {dirty_mask_sql(match)} AS _dirty" if dirty_mask else ""
+    unknowns = "".join(f",\n        {c}" for c in unknown_columns(match))
     tests = dirty_tests_sql(match) if dirty_mask else []
     tested_fields = frozenset(plain_candidates(match) if dirty_mask else [])
     tested = f"tested AS (SELECT *, {', '.join(tests)} FROM distinct_rows),\n" if tests else ""
@@ -518,7 +605,7 @@ final AS (
         * REPLACE (coalesce({q("shop_id")}, {lit(default_shop)}) AS {q("shop_id")}),
         CASE WHEN {any_broken}
              THEN list_filter([{violations}], lambda x: x IS NOT NULL)
-             ELSE []::VARCHAR[] END AS _violations
+             ELSE []::VARCHAR[] END AS _violations{unknowns}
     FROM typed
 )
 SELECT * EXCLUDE ({", ".join(src_cols)}),
@@ -586,11 +673,14 @@ def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> s
         raise ValueError(f"{match.profile.kind}: more than 32 rule columns for the null mask")
     nulls = " | ".join(f"(({q(c)} IS NULL)::UINTEGER << {i})" for i, c in enumerate(columns))
     secret = [f"{q(name)} AS _secret" for name in sorted(secret_fields(match))]
+    unknown = [q(UNKNOWN_PREFIX + f.name) for f in match.profile.fields
+               if f.watched and f.name in match.columns]  # fmt: skip
     columns_ = [
         f"hash({q(key)}) AS _kh",
         f"{nulls} AS _nulls",
         "_dirty",
         *secret,
+        *unknown,
         "_raw_row AS _raw",
         *([f"{q(key)} AS _key"] if keep_key else []),
     ]

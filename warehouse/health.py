@@ -12,7 +12,6 @@ and catch-up nights state each fact once, on the first of them.
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 import duckdb
 
 from returnwatch.settings import Settings
+from returnwatch.warehouse.load import unknown_values_since as load_unknown_values_since
 
 TRAILING_NIGHTS = 7
 MAX_NAMED = 5  # files, shops or values named in one finding; the rest are counted
@@ -179,75 +179,22 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     }
 
 
-def _tables_like(con: duckdb.DuckDBPyConnection, word: str) -> list[str]:
-    return [
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE ? "
-            "ORDER BY table_name",
-            [f"%{word}%"],
-        ).fetchall()
-    ]
-
-
 def unknown_values_since(
     con: duckdb.DuckDBPyConnection, shop_id: str, since: datetime
 ) -> list[str] | None:
     """The values the importer did not recognise in the loads since `since`, one readable
-    string each ("售后类型 '特殊售后' (12 rows)"); None when the warehouse does not record
-    them (no exports migration 0010), [] when it does and there were none.
+    string each ("售后类型 '特殊售后' (12 rows: counted as other)"); None when the
+    warehouse does not record them (before migration 0010), [] when there were none.
 
-    The one place that knows where they are kept: a `load_batches` column whose name
-    holds "unknown" (JSON), else a table whose name holds "unknown" with a
-    load_batch_id. Rows are summarised generically, whatever their exact fields.
+    Each load writes them to `load_unknown_values`; `warehouse.load.unknown_values_since`
+    reads them back.
     """
-    batch_columns = _columns(con, "load_batches")
-    column = next((c for c in sorted(batch_columns) if "unknown" in c), None)
-    if column is not None:
-        rows = con.execute(
-            f'SELECT CAST("{column}" AS VARCHAR) FROM load_batches '
-            "WHERE shop_id = ? AND loaded_at > ? ORDER BY load_batch_id",
-            [shop_id, since],
-        ).fetchall()
-        return [text for (raw,) in rows for text in _describe(raw)]
-    for table in _tables_like(con, "unknown"):
-        if "load_batch_id" not in _columns(con, table):
-            continue
-        rows = con.execute(
-            f'SELECT to_json(u)::VARCHAR FROM "{table}" AS u '
-            "WHERE u.load_batch_id IN (SELECT load_batch_id FROM load_batches "
-            "WHERE shop_id = ? AND loaded_at > ?)",
-            [shop_id, since],
-        ).fetchall()
-        return [text for (raw,) in rows for text in _describe(raw)]
-    return None
-
-
-def _describe(raw: str | None) -> list[str]:
-    """JSON of one or several unrecognised values → readable strings."""
-    if raw in (None, "", "null", "[]", "{}"):
-        return []
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return [str(raw)]
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, dict):
-            field_ = next(
-                (item[k] for k in ("column", "field", "column_name", "label") if item.get(k)), ""
-            )
-            val = next((item[k] for k in ("value", "raw", "raw_value", "text") if k in item), None)
-            n = next((item[k] for k in ("rows", "count", "n") if item.get(k) is not None), None)
-            if val is None and not field_:
-                out += [f"{k} '{v}'" for k, v in item.items() if k != "load_batch_id"]
-                continue
-            text = f"{field_} '{val}'".strip()
-            out.append(f"{text} ({n} rows)" if n is not None else text)
-        else:
-            out.append(str(item))
-    return out
+    if not _columns(con, "load_unknown_values"):
+        return None
+    return [
+        f"{u.column} '{u.value}' ({u.rows:,} rows: {u.outcome()})"
+        for _, u in load_unknown_values_since(con, since, shop_id)
+    ]
 
 
 def _unknown_values(con: duckdb.DuckDBPyConnection, shop_id: str, since: datetime):

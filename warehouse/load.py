@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 
 from returnwatch.sql import lit, q
-from returnwatch.transforms.profiles import LOADED_FIELDS, TABLE_KEYS, Profile, ProfileMatch
-from returnwatch.transforms.rules import RULES
-from returnwatch.transforms.staging import load_value_sql
+from returnwatch.transforms.profiles import LOADED_FIELDS, PLACEHOLDERS, TABLE_KEYS, ProfileMatch
+from returnwatch.transforms.rules import RULES, Rule
+from returnwatch.transforms.staging import json_path, load_value_sql, trim_sql
+from returnwatch.transforms.unknown_values import UnknownValue
 from returnwatch.warehouse.connection import joins_as_written
 
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
@@ -66,7 +67,7 @@ class Staged:
     rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
     `missing` are the rules' null counts when staging counted them (else they are counted
     over `checked`, every checked row). `id_range`, when given, holds the lowest and
-    highest id of the file's rows.
+    highest id of the file's rows. `unknown` are the labels staging did not recognise.
     """
 
     rows_read: int
@@ -78,6 +79,7 @@ class Staged:
     missing: dict[str, int] | None = None
     checked: str | None = None
     id_range: tuple[str, str] | None = None
+    unknown: tuple[UnknownValue, ...] = ()
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
@@ -89,17 +91,33 @@ def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def _reason_sql(profile: Profile) -> tuple[str, str]:
-    """SQL for a quarantined row's readable reason and the column of its first broken rule."""
-    rules = RULES[profile.kind]
-    describe = " ".join(
-        f"WHEN {lit(r.name)} THEN {lit(r.description)} || coalesce(' (value: ' || "
-        f"{q(r.column)}::VARCHAR || ')', '')"
-        for r in rules
-    )
+def _reason_sql(match: ProfileMatch) -> tuple[str, str]:
+    """SQL for a quarantined row's readable reason and the column of its first broken rule.
+
+    A required value missing because the file wrote a placeholder (`-`, `无` …) says so:
+    `refund_id is missing (placeholder '-')`.
+    """
+    rules = RULES[match.profile.kind]
+    describe = " ".join(f"WHEN {lit(r.name)} THEN {_describe_sql(match, r)}" for r in rules)
     reason = f"array_to_string(list_transform(_violations, lambda v: CASE v {describe} END), '; ')"
     columns = " ".join(f"WHEN {lit(r.name)} THEN {lit(r.column.split('__')[0])}" for r in rules)
     return reason, f"CASE _violations[1] {columns} END"
+
+
+def _describe_sql(match: ProfileMatch, rule: Rule) -> str:
+    value = f"coalesce(' (value: ' || {q(rule.column)}::VARCHAR || ')', '')"
+    described = f"{lit(rule.description)} || {value}"
+    header = match.columns.get(rule.column)
+    if rule.expectation != "expect_column_values_to_not_be_null" or header is None:
+        return described
+    written = trim_sql(f"json_extract_string(_raw_row, {lit(json_path(header))})")
+    placeholders = ", ".join(lit(p) for p in PLACEHOLDERS)
+    quote = lit("'")
+    placeholder = f"' (placeholder ' || {quote} || {written} || {quote} || ')'"
+    return (
+        f"CASE WHEN {written} IN ({placeholders}) "
+        f"THEN {lit(rule.description)} || {placeholder} ELSE {described} END"
+    )
 
 
 def _mark_dirty_days(
@@ -216,7 +234,7 @@ def load_checked(
     kind = match.profile.kind
     target = TARGET_TABLES[kind]
     fields = LOADED_FIELDS[kind]
-    reason_sql, column_sql = _reason_sql(match.profile)
+    reason_sql, column_sql = _reason_sql(match)
     values = ", ".join(f"{load_value_sql(match.profile, f)} AS {q(f)}" for f in fields)
     valid = f"SELECT {values} FROM {staged.valid}"
 
@@ -256,6 +274,7 @@ def load_checked(
             )
         """).fetchone()[0]
         _record_batch(con, counts, match, info, validation, shop)
+        _record_unknown_values(con, batch_id, shop, match.profile.kind, staged.unknown)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -373,3 +392,39 @@ def _record_batch(
             (now - info.started_at).total_seconds(),
         ],
     )
+
+
+def _record_unknown_values(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    shop_id: str | None,
+    kind: str,
+    unknown: tuple[UnknownValue, ...],
+) -> None:
+    if not unknown:
+        return
+    now = dt.datetime.now()
+    con.executemany(
+        "INSERT INTO load_unknown_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [batch_id, shop_id, kind, u.field, u.column, u.value, u.rows, u.mapped_to, now]
+            for u in unknown
+        ],
+    )
+
+
+def unknown_values_since(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime, shop_id: str | None = None
+) -> list[tuple[str, UnknownValue]]:
+    """Each unrecognised label loaded since `since` (a night's run start), with the file
+    it came from: what the night's data-health notice (for now the run summary) names."""
+    rows = con.execute(
+        """
+        SELECT b.file_name, u.field_name, u.column_name, u.label, u.row_count, u.mapped_to
+        FROM load_unknown_values AS u JOIN load_batches AS b USING (load_batch_id)
+        WHERE u.loaded_at >= ? AND (? IS NULL OR u.shop_id = ?)
+        ORDER BY u.load_batch_id, u.field_name, u.row_count DESC, u.label
+        """,
+        [since, shop_id, shop_id],
+    ).fetchall()
+    return [(r[0], UnknownValue(r[1], r[2], r[3], int(r[4]), r[5])) for r in rows]

@@ -140,8 +140,8 @@ WHAT_TO_DO_AUTHORISE = (
 
 # --- enums: API codes -> the words of the 抖店 exports ----------------------------------
 
-# aftersale_type; the canonical refund_type follows DOUDIAN_REFUND_TYPE_MAP of the 售后
-# export profile, so a refund reads the same whichever way it arrived.
+# aftersale_type; the canonical refund_type follows the 售后 export profile's reading of
+# these words (profiles.classify), so a refund reads the same whichever way it arrived.
 AFTERSALE_TYPE_TEXT = {
     0: "退货退款",
     1: "已发货仅退款",
@@ -155,7 +155,9 @@ AFTERSALE_TYPE_TEXT = {
 # 28 is written with the platform's own word 售后失败, so it goes through the same label
 # map as the 售后 export's 售后失败 and the two sources agree. 3 (the answer's code) and 13
 # (the request filter's code) are both 换货/补寄/维修待买家收货: the goods are on their way
-# back to the buyer, so the after-sale is still in progress (待买家收货).
+# back to the buyer, so the after-sale is still in progress (待买家收货). Sources: the SDK's
+# afterSale/List answer (zsmhub/doudian-sdk) and Lesible/retrofit-doudian-sdk's
+# AfterSaleInfo.java; see docs/formats.md.
 AFTERSALE_STATUS_TEXT = {
     3: "待买家收货",
     6: "待商家同意",
@@ -169,14 +171,14 @@ AFTERSALE_STATUS_TEXT = {
     28: "售后失败",
     29: "商家二次拒绝",
 }
-# arbitrate_status; 0 (no arbitration) leaves the column empty, as the export does.
+# arbitrate_status; 0 (无仲裁记录) leaves the column empty, as the export does.
 ARBITRATE_STATUS_TEXT = {
     1: "仲裁中",
     2: "客服同意",
     3: "客服拒绝",
     4: "待商家举证",
     5: "协商期",
-    255: "仲裁完成",
+    255: "仲裁完成",  # the SDK calls 255 仲裁结束; the demo export writes 仲裁完成
 }
 # shop/sku order_status, used when order_status_desc is missing.
 ORDER_STATUS_TEXT = {

@@ -30,12 +30,7 @@ from zoneinfo import ZoneInfo
 
 from returnwatch.sources.doudian_api import constants as c
 from returnwatch.sources.doudian_api.values import as_int, as_text
-from returnwatch.transforms.profiles import (
-    DOUDIAN_REFUND_TYPE_MAP,
-    DOUDIAN_STATUS_KEYWORDS,
-    DOUDIAN_STATUS_MAP,
-    TABLE_FIELDS,
-)
+from returnwatch.transforms.profiles import DOUDIAN_REFUNDS, TABLE_FIELDS, classify
 from returnwatch.transforms.staging import hmac_hex
 
 ORDER_FIELDS = TABLE_FIELDS["orders"]
@@ -181,12 +176,14 @@ def map_order(
 # --- refunds -----------------------------------------------------------------------------
 
 
+_TYPE_FIELD = DOUDIAN_REFUNDS.field("refund_type")
+_STATUS_FIELD = DOUDIAN_REFUNDS.field("status")
+
+
 def _status_from_text(text: str | None) -> str | None:
-    if not text:
-        return None
-    if text in DOUDIAN_STATUS_MAP:
-        return DOUDIAN_STATUS_MAP[text]
-    return next((value for word, value in DOUDIAN_STATUS_KEYWORDS if word in text), None)
+    """A status label read exactly as the 售后 export's 售后状态 is (profiles.classify)."""
+    assert _STATUS_FIELD is not None
+    return classify(_STATUS_FIELD, text)[0] if text else None
 
 
 def refund_status(info: Mapping[str, Any], text_part: Mapping[str, Any]) -> str | None:
@@ -204,7 +201,8 @@ def refund_type(info: Mapping[str, Any], text_part: Mapping[str, Any]) -> str:
     label = c.AFTERSALE_TYPE_TEXT.get(code if code is not None else -1) or as_text(
         text_part.get("aftersale_type_text")
     )
-    return DOUDIAN_REFUND_TYPE_MAP.get(label or "", "other")
+    assert _TYPE_FIELD is not None
+    return classify(_TYPE_FIELD, label)[0] or "other"
 
 
 def goods_refund_cents(info: Mapping[str, Any]) -> int | None:

@@ -146,35 +146,28 @@ def test_quarantine_high_by_share_or_against_its_usual(con, kit, settings):
     )
 
 
-def test_unknown_values_are_skipped_until_the_importer_records_them(con, kit, settings):
+def test_unknown_values_come_from_load_unknown_values(con, kit, settings):
     some_orders(con, kit, kit.SHOP)
-    assert unknown_values_since(con, kit.SHOP, datetime(1970, 1, 1)) is None
+    assert unknown_values_since(con, kit.SHOP, datetime(1970, 1, 1)) == []
     assert codes(con, settings, kit) == []
 
-    # the shape the exports helper may give load_batches (migration 0010): read generically
-    con.execute("ALTER TABLE load_batches ADD COLUMN unknown_values JSON")
+    # what a load writes for a label it did not recognise (migration 0010)
     load_batch(con, kit, 1, 100, 0, NOW)
     con.execute(
-        "UPDATE load_batches SET unknown_values = ? WHERE load_batch_id = 1",
-        ['[{"column": "售后类型", "value": "特殊售后", "rows": 12}]'],
+        "INSERT INTO load_unknown_values VALUES "
+        "(1, ?, 'refunds', 'refund_type', '售后类型', '特殊售后', 12, 'other', ?)",
+        [kit.SHOP, NOW],
     )
     [finding] = night_health(con, settings, kit.SHOP, kit.NIGHT, now=NOW)
     assert finding.code == "unknown_values"
-    assert finding.details["values"] == ["售后类型 '特殊售后' (12 rows)"]
+    assert finding.details["values"] == ["售后类型 '特殊售后' (12 rows: counted as other)"]
     en = health_message("en", finding, kit.SHOP, kit.NIGHT)
-    assert "1 value(s) not recognised: 售后类型 '特殊售后' (12 rows)" in en
+    assert "1 value(s) not recognised: 售后类型 '特殊售后' (12 rows: counted as other)" in en
 
 
-def test_unknown_values_in_their_own_table(con, kit):
-    con.execute(
-        "CREATE TABLE load_batch_unknown_values (load_batch_id BIGINT, field VARCHAR, "
-        "value VARCHAR, count BIGINT)"
-    )
-    load_batch(con, kit, 7, 100, 0, NOW)
-    con.execute("INSERT INTO load_batch_unknown_values VALUES (7, '售后状态', '待处理X', 3)")
-    assert unknown_values_since(con, kit.SHOP, datetime(1970, 1, 1)) == [
-        "售后状态 '待处理X' (3 rows)"
-    ]
+def test_unknown_values_are_skipped_before_migration_0010(con, kit):
+    con.execute("DROP TABLE load_unknown_values")
+    assert unknown_values_since(con, kit.SHOP, datetime(1970, 1, 1)) is None
 
 
 def test_token_expiring_or_refresh_failed(con, kit, settings):

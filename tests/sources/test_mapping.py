@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from returnwatch.sources.doudian_api.constants import AFTERSALE_STATUS_TEXT
 from returnwatch.sources.doudian_api.mapping import (
     buyer_key,
     goods_refund_cents,
@@ -17,7 +18,7 @@ from returnwatch.sources.doudian_api.mapping import (
     scrub_pii,
     yuan,
 )
-from returnwatch.transforms.profiles import DOUDIAN_STATUS_MAP
+from returnwatch.transforms.profiles import DOUDIAN_REFUNDS, DOUDIAN_STATUS_MAP, classify
 from returnwatch.transforms.staging import hmac_hex
 
 from .conftest import TZ
@@ -151,6 +152,9 @@ def test_a_refund_maps_its_fields(dataset):
         (13, None, "in_progress"),
         (14, "", "completed"),
         (12, "某种新写法的售后成功", "completed"),  # unknown words: the export profile's keywords
+        (13, "换货补寄维修待买家收货", "in_progress"),
+        (14, None, "completed"),
+        (8, "待商家审核", "requested"),
     ],
 )
 def test_refund_status_comes_from_the_platforms_words_else_its_code(dataset, code, text, expected):
@@ -167,7 +171,9 @@ def test_refund_status_comes_from_the_platforms_words_else_its_code(dataset, cod
         (1, "refund_only"),
         (2, "refund_only"),
         (3, "exchange"),
+        (6, "other"),
         (7, "other"),
+        (8, "other"),
         (99, "other"),
     ],
 )
@@ -205,6 +211,30 @@ def test_scrub_pii_removes_personal_data_at_every_depth(dataset):
     assert set(kept["post_addr"]) == {"province", "city", "town"}
     assert "post_tel" not in kept["sku_order_list"][0]
     assert kept["sku_order_list"][0]["product_name"]  # business data stays
+
+
+@pytest.mark.parametrize("code", sorted(AFTERSALE_STATUS_TEXT))
+def test_every_status_code_means_what_its_words_mean_in_an_export(dataset, code):
+    """A refund reads the same from the API (a code, no text) and from a 售后 export."""
+    item = a_refund(dataset)
+    item["aftersale_info"]["aftersale_status"] = code
+    item["text_part"]["aftersale_status_text"] = None
+    label = AFTERSALE_STATUS_TEXT[code]
+    from_file, recognised = classify(DOUDIAN_REFUNDS.field("status"), label)
+    assert recognised, label
+    assert map_refund(item, shop_id="s", tz=TZ).row["status"] == from_file
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("已发货退款", "refund_only"), ("未发货退款", "refund_only"), ("退货退款", "return_refund"),
+     ("特殊售后", "other")],
+)  # fmt: skip
+def test_refund_type_from_text_when_the_code_is_unknown(dataset, text, expected):
+    item = a_refund(dataset)
+    item["aftersale_info"]["aftersale_type"] = 99
+    item["text_part"]["aftersale_type_text"] = text
+    assert map_refund(item, shop_id="s", tz=TZ).row["refund_type"] == expected
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,9 @@ def value(expr_of, raw: str):
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [("\t6912345678901234567", "6912345678901234567"), ('="6912"', "6912"), ("'6912", "6912"),
-     (" 42 ", "42"), ("", None), ("\t", None)],
+     (" 42 ", "42"), ("", None), ("\t", None), ("6.9E+18\n", "6.9E+18"), ("\t6912\r\n", "6912"),
+     ("\u30006912\u3000", "6912"), ("6912\u00a0", "6912"), ("-", None), ("\t--", None),
+     (" / ", None), ("无", None)],
 )  # fmt: skip
 def test_ids(raw, clean):
     assert value(_clean_id, raw) == clean
@@ -39,15 +41,20 @@ def test_ids(raw, clean):
     ("raw", "clean"),
     [("2026-08-01 10:00:00", "2026-08-01 10:00:00"), ("2026/08/01 10:00", "2026-08-01 10:00:00"),
      ("2026-08-01", "2026-08-01 00:00:00"), ("2026-08-01T10:00:00.123Z", "2026-08-01 10:00:00"),
-     ("", None)],
+     ("", None), ("2010-12-01 08:26:00\n", "2010-12-01 08:26:00"),
+     ("\r\n2010-12-01 08:26:00\u3000", "2010-12-01 08:26:00"), ("-", None), ("--", None),
+     ("/", None), ("无", None), (" - ", None)],
 )  # fmt: skip
 def test_timestamps(raw, clean):
     assert value(_clean_timestamp, raw) == clean
 
 
 @pytest.mark.parametrize(
-    ("raw", "clean"), [("¥1,234.50", "1234.50"), (" 12 元", "12"), ("-3", "-3"), ("", None)]
-)
+    ("raw", "clean"),
+    [("¥1,234.50", "1234.50"), (" 12 元", "12"), ("-3", "-3"), ("", None), ("-", None),
+     ("--", None), ("/", None), ("无", None), ("\u3000-\u3000", None), ("59.00\n", "59.00"),
+     ("\u300012.5", "12.5"), ("1\u00a0234", "1234")],
+)  # fmt: skip
 def test_money(raw, clean):
     assert value(_clean_number, raw) == clean
 
@@ -68,6 +75,10 @@ TRICKY = [
     "2026-8-1 10:00:00", "2026/08/01 10:00:00", "2026-08-01T10:00:00Z", "2026-08-01 10:00",
     "2026-08-01", "2026-13-45 99:99:99", "13812345678", "8613812345678", "+8613812345678",
     "138-1234-5678", "138 1234 5678", "86138123456789", "C119894",
+    # Excel's Alt+Enter, CR, NBSP, full-width padding, placeholders, leading 无 in words.
+    "42\n", "\n42", "42\r\n", "42\u3000", "\u300042", "42\u00a0", "\u00a042", "6.9E+18\n",
+    "2010-12-01 08:26:00\n", "2010-12-01 08:26:00\u3000", "-", "--", "/", "无", " - ",
+    "无线耳机", "-5", "/path", "退货退款\n", "待商家同意\u3000", "a\nb", "\u2003x\u2003",
 ]  # fmt: skip
 
 
@@ -100,3 +111,12 @@ def test_a_value_not_flagged_dirty_needs_no_cleaning(cleaning, cleaner):
         if not dirty:
             assert skipped == cleaned, repr(raw)
     assert con.execute(f"SELECT {_dirty_sql(cleaning, lit(' 42'))}").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("退货退款\n", "退货退款"), ("\u3000广东省\u3000", "广东省"), ("\u00a0待商家同意", "待商家同意"),
+     ("-", None), ("无", None), ("无线耳机", "无线耳机"), ("/", None), ("a\nb", "a\nb")],
+)  # fmt: skip
+def test_text(raw, clean):
+    assert value(_clean_text, raw) == clean
