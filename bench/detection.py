@@ -46,9 +46,9 @@ from returnwatch.demo.exports import insert_frames
 from returnwatch.demo.reference import MIN_BASELINE_DAYS
 from returnwatch.demo.shop import SyntheticShop, generate_shop
 from returnwatch.settings import Settings
-from returnwatch.transforms.detection import detect_days, detect_dirty
-from returnwatch.transforms.rates import date_range, refresh_rates
 from returnwatch.warehouse.connection import connect_memory
+from returnwatch.warehouse.detection import detect_days, detect_dirty
+from returnwatch.warehouse.rates import date_range, refresh_rates
 
 NESTED_SHARE = 0.30
 DETECTABLE_FWER = 0.01

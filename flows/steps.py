@@ -19,7 +19,7 @@ import duckdb
 
 from returnwatch.settings import Settings
 from returnwatch.sources import inbox as inbox_files
-from returnwatch.transforms import detection, rates
+from returnwatch.warehouse import detection, rates
 
 log = logging.getLogger(__name__)
 

@@ -125,7 +125,7 @@ def detect(
 
     Recomputing a day replaces its rows. No chat message is sent.
     """
-    from returnwatch.transforms.detection import run_detect
+    from returnwatch.warehouse.detection import run_detect
     from returnwatch.warehouse.publish import publish
 
     settings = _settings()

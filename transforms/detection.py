@@ -13,41 +13,26 @@ Two modes (`[detection] mode`):
   spikes. A SKU spike that explains its region's or the shop's excess folds them in
   (`explained_by`), so one cause is one alert.
 
-SQL (`sql/detection_features.sql`) builds the features set-based; this module adds the
-tail probabilities (scipy), the FDR step, the folding and the wording, then replaces the
-days' rows. docs/detection.md has the full method.
+This module is pure: SQL (`sql/detection_features.sql`, `sql/literal_anomalies.sql`)
+builds the features set-based, and the functions here turn frames handed to them into
+anomaly rows — the tail probabilities (scipy), the FDR step, the folding and the wording.
+`warehouse.detection` runs the SQL and replaces the days' rows. docs/detection.md has the
+full method.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from returnwatch.settings import DetectionSettings, Settings
-from returnwatch.transforms.rates import (
-    STORED_LAG_DAYS,
-    affected_days,
-    clusters,
-    consume_dirty_days,
-    date_range,
-    feed_days,
-    reach_days,
-    read_sql,
-    recompute_rates,
-    refresh_rates,
-    shop_ids,
-    transaction,
-)
-
-OnAnomalies = Callable[[duckdb.DuckDBPyConnection, str, list[date]], None]
+from returnwatch.settings import DetectionSettings
+from returnwatch.transforms.rates import STORED_LAG_DAYS, reach_days
 
 ANOMALY_COLUMNS = [
     "shop_id",
@@ -130,152 +115,24 @@ class DetectionSummary:
 
 
 # --------------------------------------------------------------------------------------
-# Entry points
-
-
-def detect_days(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    days: list[date],
-    *,
-    on_anomalies: OnAnomalies | None = None,
-) -> DetectionSummary:
-    """Replace the anomalies of these days for one shop, in one transaction.
-
-    Reads `daily_return_rates`, which must be current for the days and the
-    `rates.feed_days(settings)` days before them (what `refresh_rates`/`refresh_dirty`
-    keep). If given, `on_anomalies(con, shop_id, days)` runs inside the same transaction
-    before COMMIT, so whatever it writes (the alerts outbox) commits with the anomalies.
-    """
-    days = sorted(set(days))
-    with transaction(con):
-        summary = detect_in_transaction(con, settings, shop_id, days)
-        if on_anomalies is not None:
-            on_anomalies(con, shop_id, days)
-    return summary
-
-
-def detect_dirty(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    *,
-    on_anomalies: OnAnomalies | None = None,
-) -> DetectionSummary:
-    """The nightly increment in one transaction: consume the shop's dirty days, recompute
-    the rates they feed, detect those days, run `on_anomalies`, COMMIT.
-
-    A crash anywhere leaves the dirty days in place for the next run.
-    """
-    with transaction(con):
-        dirty = consume_dirty_days(con, shop_id)
-        days = affected_days(con, settings, shop_id, dirty)
-        if days:
-            recompute_rates(con, settings, shop_id, days)
-        summary = detect_in_transaction(con, settings, shop_id, days)
-        if on_anomalies is not None:
-            on_anomalies(con, shop_id, days)
-    return summary
-
-
-def run_detect(
-    settings: Settings, start: date, end: date, shop_id: str | None = None
-) -> DetectionSummary:
-    """`returnwatch detect --start --end`: a backfill of rates, baselines and anomalies.
-
-    For each shop (all shops in the warehouse when shop_id is None): recompute the rates
-    of start..end, of the days before it that its baselines read and of the days after it
-    that read its rates, then detect every day of start..end. No chat message is sent.
-    Writes the working file (waiting while another writer holds it); publishing it for
-    analysts is the caller's step.
-    """
-    from returnwatch.warehouse.publish import open_working
-
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    con = open_working(settings)
-    try:
-        shops = [shop_id] if shop_id is not None else shop_ids(con)
-        days = date_range(start, end)
-        summary = DetectionSummary(mode=settings.detection.mode, days=days)
-        for shop in shops:
-            backfill_rates(con, settings, shop, start, end)
-            summary = summary.merge(detect_days(con, settings, shop, days))
-        return summary
-    finally:
-        con.close()
-
-
-def backfill_rates(
-    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, start: date, end: date
-) -> list[date]:
-    """Recompute the rates detection of start..end reads, and the days start..end feeds."""
-    history_start = start - timedelta(days=feed_days(settings))
-    return refresh_rates(con, settings, shop_id, start=history_start, end=end)
-
-
-def detect_in_transaction(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    days: list[date],
-    *,
-    detected_at: datetime | None = None,
-) -> DetectionSummary:
-    """Replace the anomalies of `days` for one shop; the caller owns the transaction."""
-    detection = settings.detection
-    detected_at = detected_at or datetime.now()
-    summary = DetectionSummary(mode=detection.mode, days=list(days), shops=[shop_id])
-    if not days:
-        return summary
-    frames = []
-    for group in clusters(days, feed_days(settings)):
-        if detection.mode == "literal":
-            frame = literal_anomalies(con, detection, shop_id, group)
-        else:
-            frame, tested = default_anomalies(con, detection, shop_id, group)
-            summary.tested += tested
-        frames.append(frame)
-    anomalies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    con.execute(
-        "DELETE FROM anomalies WHERE shop_id = $shop_id AND day IN (SELECT unnest($days::DATE[]))",
-        {"shop_id": shop_id, "days": days},
-    )
-    if len(anomalies):
-        anomalies["mode"] = detection.mode
-        anomalies["detected_at"] = pd.Timestamp(detected_at)
-        anomalies = anomalies[ANOMALY_COLUMNS]
-        con.register("_rw_new_anomalies", anomalies)
-        try:
-            con.execute("INSERT INTO anomalies BY NAME SELECT * FROM _rw_new_anomalies")
-        finally:
-            con.unregister("_rw_new_anomalies")
-        summary.anomalies = len(anomalies)
-        summary.primary = int(anomalies["explained_by"].isna().sum())
-        summary.by_dimension = anomalies["dimension"].value_counts().to_dict()
-        summary.by_severity = anomalies["severity"].value_counts().to_dict()
-    return summary
-
-
-# --------------------------------------------------------------------------------------
 # Literal mode
 
 
-def literal_anomalies(
-    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
-) -> pd.DataFrame:
-    frame = con.execute(
-        read_sql("literal_anomalies"),
-        {
-            "shop_id": shop_id,
-            "days": days,
-            "dimensions": list(detection.dimensions),
-            "min_history_days": detection.min_history_days,
-            "lift_threshold": detection.lift_threshold,
-            "tie_tolerance": TIE_TOLERANCE,
-        },
-    ).df()
+def literal_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `sql/literal_anomalies.sql` for one cluster of days."""
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "dimensions": list(detection.dimensions),
+        "min_history_days": detection.min_history_days,
+        "lift_threshold": detection.lift_threshold,
+        "tie_tolerance": TIE_TOLERANCE,
+    }
+
+
+def literal_frame(fired: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
+    """The literal rule's rows (`sql/literal_anomalies.sql`) as anomaly rows."""
+    frame = fired.copy()
     frame["exposure_lines"] = np.nan
     frame["detector_rate"] = np.nan
     frame["dispersion"] = np.nan
@@ -303,49 +160,54 @@ def literal_reason(row, detection: DetectionSettings) -> str:
 # Default mode
 
 
-def default_anomalies(
-    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
-) -> tuple[pd.DataFrame, int]:
-    """The default detector's anomalies for one cluster of days, and how many slice-days
-    it tested."""
+def features_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `sql/detection_features.sql` for one cluster of days: the
+    settings and the constant day bounds its scans read (docs/detection.md)."""
     reach = reach_days(detection)
-    features = con.execute(
-        read_sql("detection_features"),
-        {
-            "shop_id": shop_id,
-            "days": days,
-            "dimensions": list(detection.dimensions),
-            "window_days": detection.window_days,
-            "lag_days": detection.return_lag_days,
-            "stored_lags": detection.return_lag_days <= STORED_LAG_DAYS,
-            "min_lag_refunds": detection.min_lag_refunds,
-            "min_history_days": detection.min_history_days,
-            "min_order_lines": detection.min_order_lines,
-            "lift_threshold": detection.lift_threshold,
-            "min_extra_returns": detection.min_extra_returns,
-            "screen_z": detection.screen_z,
-            "first_day": days[0] - timedelta(days=reach),
-            "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
-            "first_c1_day": days[0] - timedelta(days=2 * detection.window_days),
-            "first_clean_day": days[0] - timedelta(days=detection.window_days),
-            "last_day": days[-1],
-        },
-    ).df()
-    scored = score(features, detection)
-    tested = int(scored["is_tested"].sum())
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "dimensions": list(detection.dimensions),
+        "window_days": detection.window_days,
+        "lag_days": detection.return_lag_days,
+        "stored_lags": detection.return_lag_days <= STORED_LAG_DAYS,
+        "min_lag_refunds": detection.min_lag_refunds,
+        "min_history_days": detection.min_history_days,
+        "min_order_lines": detection.min_order_lines,
+        "lift_threshold": detection.lift_threshold,
+        "min_extra_returns": detection.min_extra_returns,
+        "screen_z": detection.screen_z,
+        "first_day": days[0] - timedelta(days=reach),
+        "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
+        "first_c1_day": days[0] - timedelta(days=2 * detection.window_days),
+        "first_clean_day": days[0] - timedelta(days=detection.window_days),
+        "last_day": days[-1],
+    }
+
+
+def flagged_skus(scored: pd.DataFrame) -> list[str]:
+    """The SKUs among the anomalies, whose returns `sql/sku_region_returns.sql` splits
+    over provinces for `fold`."""
+    flagged = scored[scored["is_anomaly"]]
+    return flagged.loc[flagged["dimension"] == "sku", "key"].unique().tolist()
+
+
+def default_frame(
+    scored: pd.DataFrame, breakdown: pd.DataFrame, detection: DetectionSettings
+) -> pd.DataFrame:
+    """The anomalies of `score`'s output, folded (`fold`, with the SKUs' province split),
+    with severity and reason."""
     flagged = scored[scored["is_anomaly"]].copy()
     if len(flagged):
-        skus = flagged.loc[flagged["dimension"] == "sku", "key"].unique().tolist()
-        breakdown = pd.DataFrame(columns=["day", "key", "province", "returns"])
-        if skus:
-            breakdown = con.execute(
-                read_sql("sku_region_returns"),
-                {"shop_id": shop_id, "days": days, "skus": skus},
-            ).df()
         flagged = fold(flagged, breakdown, detection)
     flagged["severity"] = severities(flagged, detection)
     flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
-    return flagged, tested
+    return flagged
+
+
+def empty_breakdown() -> pd.DataFrame:
+    """A `sql/sku_region_returns.sql` result with no rows."""
+    return pd.DataFrame(columns=["day", "key", "province", "returns"])
 
 
 def score(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:

@@ -15,14 +15,12 @@ from returnwatch.settings import Settings
 from returnwatch.transforms.detection import (
     DetectionSummary,
     benjamini_hochberg,
-    detect_days,
-    detect_dirty,
     fold,
-    run_detect,
     upper_tail,
 )
-from returnwatch.transforms.rates import date_range, refresh_rates
 from returnwatch.warehouse.connection import connect, connect_memory
+from returnwatch.warehouse.detection import detect_days, detect_dirty, run_detect
+from returnwatch.warehouse.rates import date_range, refresh_rates
 
 from .conftest import load_frames
 from .hand_shop import SHOP, D, orders_frame, refunds_frame

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from returnwatch.settings import Settings
-from returnwatch.transforms.detection import detect_days
-from returnwatch.transforms.rates import date_range, refresh_rates
+from returnwatch.warehouse.detection import detect_days
+from returnwatch.warehouse.rates import date_range, refresh_rates
 
 PARQUET = Path("/work/shared/data/online_retail.parquet")
 CONVERTER = Path(__file__).resolve().parents[2] / "bench" / "online_retail_to_csv.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from returnwatch.transforms.rates import affected_days, refresh_dirty, refresh_rates
+from returnwatch.warehouse.rates import affected_days, refresh_dirty, refresh_rates
 
 from .conftest import load_frames
 from .hand_shop import EXPECTED, ORDERS, REFUNDS, SHOP, D, orders_frame, refunds_frame
@@ -131,7 +131,7 @@ def _load_regions_shop(con) -> None:
 def test_returns_resolve_their_region_as_the_refunds_view_does(con):
     from datetime import date
 
-    from returnwatch.transforms.rates import staged_returns
+    from returnwatch.warehouse.rates import staged_returns
 
     _load_regions_shop(con)
     want = con.execute(
