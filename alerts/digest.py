@@ -39,6 +39,11 @@ class Attachment:
     kind: Literal["link", "image"] = "link"
 
 
+# A shop-wide surge explains thousands of slices: the message names the biggest few
+# (`related` is ranked by extra returns) and counts the rest (issue 15).
+MAX_RELATED_LISTED = 5
+
+
 @dataclass(frozen=True)
 class Headline:
     """The shop's own rate for the night (daily_return_rates, dimension 'shop', key '*')."""
@@ -448,8 +453,11 @@ def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
             f"{spike_label(lang, r)}（{change(lang, r.return_rate, r.baseline_rate)}）"
             if lang == "zh"
             else f"{spike_label(lang, r)} ({change(lang, r.return_rate, r.baseline_rate)})"
-            for r in spike.related
+            for r in spike.related[:MAX_RELATED_LISTED]
         )
+        if len(spike.related) > MAX_RELATED_LISTED:
+            hidden = len(spike.related) - MAX_RELATED_LISTED
+            items += t(lang, "spike.related_more", n=count(hidden))
         lines.append(t(lang, "spike.related", items=items))
     elif spike.explained_by:
         dimension, _, key = spike.explained_by.partition(":")

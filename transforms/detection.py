@@ -22,6 +22,7 @@ full method.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -59,6 +60,35 @@ ANOMALY_COLUMNS = [
     "mode",
     "detected_at",
 ]
+# The anomalies table's column types (warehouse/migrations/0002): every hand-over of the
+# anomaly rows to DuckDB is cast to these, never left to type inference. DuckDB infers a
+# DataFrame's column types from a sample of rows: a `related` column whose sampled lists
+# are all empty becomes NULL[] and the insert fails on the one long list (issue 15).
+ANOMALY_TYPES = {
+    "shop_id": "VARCHAR",
+    "day": "DATE",
+    "dimension": "VARCHAR",
+    "key": "VARCHAR",
+    "return_rate": "DOUBLE",
+    "baseline_rate": "DOUBLE",
+    "lift": "DOUBLE",
+    "order_lines": "BIGINT",
+    "returns": "BIGINT",
+    "exposure_lines": "DOUBLE",
+    "detector_rate": "DOUBLE",
+    "expected_returns": "DOUBLE",
+    "extra_returns": "DOUBLE",
+    "dispersion": "DOUBLE",
+    "p_value": "DOUBLE",
+    "q_value": "DOUBLE",
+    "score": "DOUBLE",
+    "severity": "VARCHAR",
+    "explained_by": "VARCHAR",
+    "related": "VARCHAR[]",
+    "reason": "VARCHAR",
+    "mode": "VARCHAR",
+    "detected_at": "TIMESTAMP",
+}
 DIMENSION_ORDER = ("shop", "region", "sku")
 # "Exceeds" in the literal rule means by more than this: a rate equal to the threshold in
 # exact arithmetic must not fire or not depending on how a mean was summed.
@@ -548,3 +578,47 @@ def severities(frame: pd.DataFrame, detection: DetectionSettings) -> list[str]:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+# --------------------------------------------------------------------------------------
+# The hand-over to DuckDB
+
+
+def handover_frame(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """The anomaly rows in a shape whose DuckDB types do not depend on sampling.
+
+    Text columns become pandas string columns (DuckDB reads them as VARCHAR whatever they
+    hold, also when every sampled value is missing), numbers float64 or nullable Int64,
+    days and timestamps datetime64, and each `related` list a JSON array in the text
+    column `related_json`; `handover_select` casts every column to ANOMALY_TYPES.
+    """
+    out = pd.DataFrame(index=anomalies.index)
+    for column, kind in ANOMALY_TYPES.items():
+        values = anomalies[column]
+        if column == "related":
+            out["related_json"] = pd.array(
+                [json.dumps(list(v), ensure_ascii=False) for v in values], dtype="string"
+            )
+        elif kind == "VARCHAR":
+            out[column] = pd.array(
+                [None if _missing(v) else str(v) for v in values], dtype="string"
+            )
+        elif kind == "DOUBLE":
+            out[column] = pd.to_numeric(values, errors="raise").astype("float64")
+        elif kind == "BIGINT":
+            out[column] = pd.array(values, dtype="Int64")
+        else:  # DATE, TIMESTAMP
+            out[column] = pd.to_datetime(values)
+    return out.reset_index(drop=True)
+
+
+def handover_select(relation: str) -> str:
+    """SELECT every anomalies column from the registered `handover_frame`, cast to its
+    type (`related` parsed from its JSON text)."""
+    exprs = [
+        f"CAST(related_json AS JSON)::VARCHAR[] AS {column}"
+        if column == "related"
+        else f"CAST({column} AS {kind}) AS {column}"
+        for column, kind in ANOMALY_TYPES.items()
+    ]
+    return f"SELECT {', '.join(exprs)} FROM {relation}"

@@ -21,6 +21,8 @@ from returnwatch.transforms.detection import (
     empty_breakdown,
     features_params,
     flagged_skus,
+    handover_frame,
+    handover_select,
     literal_frame,
     literal_params,
     score,
@@ -43,6 +45,7 @@ __all__ = [
     "detect_days",
     "detect_dirty",
     "detect_in_transaction",
+    "insert_anomalies",
     "literal_anomalies",
     "run_detect",
 ]
@@ -163,16 +166,22 @@ def detect_in_transaction(
         anomalies["mode"] = detection.mode
         anomalies["detected_at"] = pd.Timestamp(detected_at)
         anomalies = anomalies[ANOMALY_COLUMNS]
-        con.register("_rw_new_anomalies", anomalies)
-        try:
-            con.execute("INSERT INTO anomalies BY NAME SELECT * FROM _rw_new_anomalies")
-        finally:
-            con.unregister("_rw_new_anomalies")
+        insert_anomalies(con, anomalies)
         summary.anomalies = len(anomalies)
         summary.primary = int(anomalies["explained_by"].isna().sum())
         summary.by_dimension = anomalies["dimension"].value_counts().to_dict()
         summary.by_severity = anomalies["severity"].value_counts().to_dict()
     return summary
+
+
+def insert_anomalies(con: duckdb.DuckDBPyConnection, anomalies: pd.DataFrame) -> None:
+    """Append anomaly rows, every column cast to its declared type (no type inference
+    from a sample: `transforms.detection.handover_frame`)."""
+    con.register("_rw_new_anomalies", handover_frame(anomalies))
+    try:
+        con.execute(f"INSERT INTO anomalies BY NAME {handover_select('_rw_new_anomalies')}")
+    finally:
+        con.unregister("_rw_new_anomalies")
 
 
 def literal_anomalies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from returnwatch.alerts.digest import (
@@ -126,3 +127,28 @@ def test_english_and_chinese_wording(con, kit, settings):
     assert en.title == "Return-rate alert · demo-shop · 2026-08-14"
     assert en.sections[0].lines[0] == "1. 🔴 critical · Region 广东省"
     assert all(len(line) < 60 for line in zh.text().splitlines())  # phone-width lines
+
+
+def test_a_surge_lists_the_biggest_related_slices_and_counts_the_rest(settings):
+    """Issue 15: a shop-wide surge explains thousands of SKUs; the message names the
+    biggest few under 同时带动 and counts the others."""
+    from returnwatch.alerts.digest import MAX_RELATED_LISTED
+
+    shop = Spike(
+        "shop", "*", "critical", 0.4, 0.1, 3.0, 87_500, 35_000, 8_750.0, 26_250.0, 1e-9,
+        "surge", None,
+    )  # fmt: skip
+    part = ("info", 0.3, 0.1, 2.0, 25, 8, 2.0)
+    skus = tuple(
+        Spike("sku", f"s{i:04d}", *part, 6.0 + i / 1000, 1e-6, "part", "shop:*")
+        for i in range(3_500)
+    )
+    night = Night("shop-a", date(2026, 5, 31), None, (shop, *skus))
+    info = CHANNEL.model_copy(update={"min_severity": "info"})
+    digest = digest_for_channel(night, info, settings)
+    for lang, more in (("zh", "另有 3,495 个"), ("en", "and 3,495 more")):
+        text = render(replace(digest, language=lang)).text()
+        related = next(line for line in text.splitlines() if "s3499" in line)
+        assert related.count("SKU s") == MAX_RELATED_LISTED
+        assert "s3499" in related and "s3495" in related and "s3494" not in related
+        assert more in related
