@@ -354,12 +354,12 @@ CS_AGENTS: tuple[str, ...] = ("系统", "客服-小美", "客服-阿强", "客�
 # Warehouse columns insert_frames writes (the canonical fields the frames carry).
 WAREHOUSE_ORDER_COLUMNS: tuple[str, ...] = (
     "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "unit_price",
-    "amount", "paid_at", "province", "city", "carrier", "customer_id",
+    "amount", "paid_at", "province", "city", "carrier", "customer_id", "product_id", "category",
 )  # fmt: skip
 WAREHOUSE_REFUND_COLUMNS: tuple[str, ...] = (
     "shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_name", "refund_type",
     "reason", "status", "requested_at", "approved_at", "completed_at", "refund_amount",
-    "quantity", "province", "carrier",
+    "quantity", "province", "carrier", "product_id",
 )  # fmt: skip
 CANONICAL_ORDER_COLUMNS: tuple[str, ...] = (
     "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "amount",

@@ -29,6 +29,21 @@ DEFAULT_CONFIG_FILE = Path("returnwatch.toml")
 PII_SECRET_FILE = ".returnwatch_pii_secret"
 
 
+Dimension = Literal["shop", "region", "sku", "product", "category", "carrier", "carrier_region"]
+
+
+class CategoryMapping(BaseModel):
+    """One `[[categories]]` entry: which items belong to `category`, for sources without a
+    category column (抖店 exports). A line matches by its product or SKU id (`ids`), an id
+    prefix (`prefixes`) or a keyword in its product name (`keywords`); the first entry
+    that matches wins (docs/detection.md, "Slices")."""
+
+    category: str = Field(min_length=1)
+    ids: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+
 class DetectionSettings(BaseModel):
     """`[detection]`: the spike rule and what makes an alert worth a phone buzz.
 
@@ -44,9 +59,11 @@ class DetectionSettings(BaseModel):
     window_days: int = Field(default=28, ge=1)
     min_history_days: int = Field(default=14, ge=1)
     lift_threshold: float = Field(default=0.20, ge=0)
-    # Slices tested; rates are always computed for all three.
-    dimensions: list[Literal["shop", "region", "sku"]] = Field(
-        default_factory=lambda: ["shop", "region", "sku"]
+    # Slices tested; rates are always computed for all of them (docs/detection.md,
+    # "Slices"). category and carrier are off by default: a category or carrier spike
+    # shows in its products and carrier x province slices, which fold it into one alert.
+    dimensions: list[Dimension] = Field(
+        default_factory=lambda: ["shop", "region", "sku", "product", "carrier_region"]
     )
     # --- The default detector (ignored in literal mode) ---
     # Returns are requested 0..return_lag_days days after payment; expected returns follow
@@ -329,6 +346,8 @@ class Settings(BaseSettings):
     memory_limit: str = "1GB"
     threads: int | None = None
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    # Item -> category rules for sources without a category column (issue 17).
+    categories: list[CategoryMapping] = Field(default_factory=list)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)

@@ -18,9 +18,19 @@ from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 
-from returnwatch.settings import DetectionSettings, Settings
+from returnwatch.settings import CategoryMapping, DetectionSettings, Settings
+from returnwatch.transforms.staging import lit
 
 RETURN_TYPES = ("return_refund", "refund_only")
+
+# 售后原因 classes (issue 17), matched as regular expressions on the reason text. Quality
+# returns are those the platform's 品质退货率 counts against the shop: quality problems and
+# goods not as described (抖店 售后原因 "质量问题", "商品与描述不符", and the labels
+# 做工/瑕疵/材质/假冒 under them). Damage in transit is the logistics' fault, not the
+# product's: "物流破损" and its wordings (破损, 压坏, 漏液), counted apart so a carrier x
+# province spike shows its damaged share.
+QUALITY_REASON_PATTERN = "质量|描述不符|与描述|做工|瑕疵|材质|假冒|假货|不符"
+DAMAGE_REASON_PATTERN = "破损|压坏|压碎|漏液|物流损坏"
 
 
 @cache
@@ -29,6 +39,52 @@ def read_sql(name: str) -> str:
     return (resources.files("returnwatch.transforms") / "sql" / f"{name}.sql").read_text(
         encoding="utf-8"
     )
+
+
+def category_rule_sql(
+    mappings: list[CategoryMapping],
+    *,
+    product: str = "product_id",
+    sku: str = "sku_id",
+    name: str = "product_name",
+) -> str:
+    """The `[[categories]]` mapping as one SQL expression over an item's product id, SKU
+    id and product name: the first entry that matches names the category; NULL when none
+    does (the rates then say 'unknown', counted like any slice)."""
+    branches = []
+    for mapping in mappings:
+        tests = [f"{col} IN ({', '.join(lit(i) for i in mapping.ids)})"
+                 for col in (product, sku) if mapping.ids]  # fmt: skip
+        tests += [
+            f"starts_with({col}, {lit(p)})" for p in mapping.prefixes for col in (product, sku)
+        ]
+        tests += [f"contains(coalesce({name}, ''), {lit(k)})" for k in mapping.keywords]
+        if tests:
+            branches.append(f"WHEN {' OR '.join(tests)} THEN {lit(mapping.category)}")
+    if not branches:
+        return "NULL::VARCHAR"
+    return f"(CASE {' '.join(branches)} END)"
+
+
+def daily_rates_sql(settings: Settings) -> str:
+    """`sql/daily_return_rates.sql` with the settings' category rule filled in."""
+    return read_sql("daily_return_rates").replace(
+        "{category_rule}", category_rule_sql(settings.categories)
+    )
+
+
+def rates_params(settings: Settings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `daily_rates_sql` for one cluster of target days."""
+    window = settings.detection.window_days
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "window_days": window,
+        "first_day": days[0] - timedelta(days=window),
+        "last_day": days[-1],
+        "quality_pattern": QUALITY_REASON_PATTERN,
+        "damage_pattern": DAMAGE_REASON_PATTERN,
+    }
 
 
 def feed_days(settings: Settings) -> int:

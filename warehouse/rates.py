@@ -20,8 +20,10 @@ from returnwatch.transforms.rates import (
     RETURN_TYPES,
     STORED_LAG_DAYS,
     clusters,
+    daily_rates_sql,
     date_range,
     feed_days,
+    rates_params,
     reach_days,
     read_sql,
     widen_days,
@@ -99,7 +101,7 @@ def affected_days(
 
 _FALLBACKS_NEEDED = """
     SELECT
-        count(*) FILTER (WHERE own_province IS NULL AND line_id IS NOT NULL AND NOT line_found),
+        count(*) FILTER (WHERE line_id IS NOT NULL AND NOT line_found),
         count(*) FILTER (WHERE own_province IS NULL AND line_province IS NULL)
     FROM _rw_returns
 """
@@ -163,9 +165,9 @@ def recompute_rates(
     """Replace the rows of exactly these days (no widening), inside the caller's transaction:
     their `daily_return_rates` and their `return_lags`."""
     window = settings.detection.window_days
-    sql = read_sql("daily_return_rates")
+    sql = daily_rates_sql(settings)
     for group in clusters(days, window):
-        first_day = group[0] - timedelta(days=window)
+        params = rates_params(settings, shop_id, group)
         con.execute(
             "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
             "(SELECT unnest($days::DATE[]))",
@@ -176,17 +178,8 @@ def recompute_rates(
             "(SELECT unnest($days::DATE[]))",
             {"shop_id": shop_id, "days": group},
         )
-        with staged_returns(con, shop_id, first_day, group[-1]):
-            con.execute(
-                f"INSERT INTO daily_return_rates BY NAME {sql}",
-                {
-                    "shop_id": shop_id,
-                    "days": group,
-                    "window_days": window,
-                    "first_day": first_day,
-                    "last_day": group[-1],
-                },
-            )
+        with staged_returns(con, shop_id, params["first_day"], group[-1]):
+            con.execute(f"INSERT INTO daily_return_rates BY NAME {sql}", params)
             con.execute(
                 f"INSERT INTO return_lags BY NAME {read_sql('return_lags')}",
                 {"shop_id": shop_id, "days": group, "max_lag": STORED_LAG_DAYS},

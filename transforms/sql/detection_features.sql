@@ -61,6 +61,19 @@ rates as (
         rate.shop_id = $shop_id
         and rate.day between $first_day::date and $last_day::date
         and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
+        -- Slices that only repeat another (issue 17): a product without a product_id of
+        -- its own is its SKU; a carrier slice of lines without a carrier is not a carrier.
+        and not (rate.dimension in ('carrier', 'carrier_region')
+            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+        and not (rate.dimension = 'product' and exists (
+            select 1
+            from daily_return_rates as sku
+            where
+                sku.shop_id = $shop_id
+                and sku.day = rate.day
+                and sku.dimension = 'sku'
+                and sku.key = rate.key
+        ))
 ),
 
 linked_refunds as (
