@@ -160,6 +160,8 @@ CLOTHING_VARIANTS: tuple[str, ...] = ("黑色 M", "白色 L", "杏色 S", "蓝�
 GOODS_ADJECTIVES: tuple[str, ...] = ("大容量", "家用", "便携", "高颜值", "加厚", "网红同款")
 GOODS_VARIANTS: tuple[str, ...] = ("标准款", "升级款", "礼盒装", "两件装", "旗舰款", "经典款")
 SKU_POPULARITY_EXPONENT = 1.3
+# SKUs (sizes/colours) per product (商品ID): a category's SKUs grouped in catalogue order.
+SKUS_PER_PRODUCT = 3
 
 # 售后原因 labels, in the order every weight row below uses.
 REFUND_REASONS: tuple[str, ...] = (
