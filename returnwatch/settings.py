@@ -92,6 +92,31 @@ class DetectionSettings(BaseModel):
     critical_share: float = Field(default=0.25, ge=0)
     warning_extra_returns: float = Field(default=10.0, ge=0)
     critical_extra_returns: float = Field(default=50.0, ge=0)
+    # --- Tests beside the spike test (issue 17; default mode only) ---
+    tests: list[Literal["spike", "cold_start", "drift", "mix_shift"]] = Field(
+        default_factory=lambda: ["spike", "cold_start", "drift", "mix_shift"]
+    )
+    # Cold start: a SKU or product younger than cold_start_days is tested against its
+    # parent's rate (SKU -> product -> category -> shop); it alerts when its returns since
+    # launch exceed that rate by cold_start_min_lift; cold_start_dispersion is how much
+    # siblings' rates differ (squared coefficient of variation).
+    cold_start_days: int = Field(default=28, ge=1)
+    cold_start_min_lift: float = Field(default=0.5, ge=0)
+    cold_start_dispersion: float = Field(default=0.05, ge=0)
+    # Slow drift: the last drift_days against the drift_baseline_days before them; it
+    # alerts when the rate is drift_min_lift above, not because of one day, once.
+    drift_days: int = Field(default=7, ge=2)
+    drift_baseline_days: int = Field(default=90, ge=14)
+    drift_min_lift: float = Field(default=0.25, ge=0)
+    drift_dispersion: float = Field(default=0.01, ge=0)
+    # Reason-mix shift: the quality share of a slice's returns rises by mix_min_rise
+    # (absolute) over its window share, on at least mix_min_returns returns, while its
+    # return rate does not break the literal rule.
+    mix_min_returns: int = Field(default=10, ge=1)
+    mix_min_rise: float = Field(default=0.15, ge=0)
+    # A buyer event: the top buyer made this share of an alert's returns (the top two,
+    # buyer_event_share + 0.2).
+    buyer_event_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class ChannelSettings(BaseModel):

@@ -59,6 +59,13 @@ ANOMALY_COLUMNS = [
     "reason",
     "mode",
     "detected_at",
+    "test",
+    "baseline_used",
+    "test_lift",
+    "quality_returns",
+    "buyers",
+    "top_buyer_returns",
+    "top2_buyer_returns",
 ]
 # The anomalies table's column types (warehouse/migrations/0002): every hand-over of the
 # anomaly rows to DuckDB is cast to these, never left to type inference. DuckDB infers a
@@ -88,8 +95,15 @@ ANOMALY_TYPES = {
     "reason": "VARCHAR",
     "mode": "VARCHAR",
     "detected_at": "TIMESTAMP",
+    "test": "VARCHAR",
+    "baseline_used": "VARCHAR",
+    "test_lift": "DOUBLE",
+    "quality_returns": "BIGINT",
+    "buyers": "BIGINT",
+    "top_buyer_returns": "BIGINT",
+    "top2_buyer_returns": "BIGINT",
 }
-DIMENSION_ORDER = ("shop", "region", "sku")
+DIMENSION_ORDER = ("shop", "region", "sku", "product", "category", "carrier", "carrier_region")
 # "Exceeds" in the literal rule means by more than this: a rate equal to the threshold in
 # exact arithmetic must not fire or not depending on how a mean was summed.
 TIE_TOLERANCE = 1e-12
@@ -126,7 +140,11 @@ class DetectionSummary:
             span = f"{self.days[0]}..{self.days[-1]}" if len(self.days) > 1 else f"{self.days[0]}"
         else:
             span = "no days"
-        dims = ", ".join(f"{d} {self.by_dimension.get(d, 0)}" for d in DIMENSION_ORDER)
+        dims = ", ".join(
+            f"{d} {self.by_dimension.get(d, 0)}"
+            for d in DIMENSION_ORDER
+            if d in ("shop", "region", "sku") or self.by_dimension.get(d)
+        )
         sev = ", ".join(
             f"{s} {self.by_severity[s]}"
             for s in ("critical", "warning", "info")
@@ -173,6 +191,9 @@ def literal_frame(fired: pd.DataFrame, detection: DetectionSettings) -> pd.DataF
     frame["related"] = [[] for _ in range(len(frame))]
     frame["severity"] = severities(frame, detection)
     frame["reason"] = [literal_reason(row, detection) for row in frame.itertuples()]
+    frame["test"] = "literal"
+    frame["baseline_used"] = "literal baseline"
+    frame["test_lift"] = frame["lift"]
     return frame
 
 
@@ -232,6 +253,10 @@ def default_frame(
         flagged = fold(flagged, breakdown, detection)
     flagged["severity"] = severities(flagged, detection)
     flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
+    flagged["test"] = "spike"
+    flagged["baseline_used"] = f"{detection.window_days}-day clean history"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
     return flagged
 
 
@@ -428,10 +453,86 @@ def fold(
     flagged = flagged.copy()
     flagged["explained_by"] = None
     flagged["related"] = [[] for _ in range(len(flagged))]
+    by_province = breakdown
+    if "carrier" in breakdown:
+        by_province = breakdown.groupby(["day", "key", "province"], as_index=False)["returns"].sum()
     for day, rows in flagged.groupby("day"):
-        _fold_day(flagged, rows, breakdown[breakdown["day"] == day], detection)
+        _fold_day(flagged, rows, by_province[by_province["day"] == day], detection)
+        _fold_nested_day(flagged, rows.index, breakdown[breakdown["day"] == day], detection)
     _resolve_chains(flagged)
     return flagged
+
+
+def _contains(parent: pd.Series, child: pd.Series, breakdown: pd.DataFrame) -> float:
+    """How many of the child's returns that day lie in the parent slice (0: not nested).
+
+    Nesting known from the keys (carrier x province in its region and its carrier) or
+    from the SKUs' breakdown (a SKU in its product, in carrier x province slices)."""
+    pd_, cd = parent["dimension"], child["dimension"]
+    pk, ck = str(parent["key"]), str(child["key"])
+    if pd_ == "region" and cd == "carrier_region":
+        return float(child["returns"]) if ck.endswith(f"|{pk}") else 0.0
+    if pd_ == "carrier" and cd == "carrier_region":
+        return float(child["returns"]) if ck.startswith(f"{pk}|") else 0.0
+    if cd != "sku" or "carrier" not in breakdown:
+        return 0.0
+    mine = breakdown[breakdown["key"] == ck]
+    if pd_ == "product":
+        return float(mine.loc[mine["product_id"] == pk, "returns"].sum())
+    if pd_ == "carrier_region":
+        carrier, _, province = pk.partition("|")
+        inside = (mine["carrier"] == carrier) & (mine["province"] == province)
+        return float(mine.loc[inside, "returns"].sum())
+    return 0.0
+
+
+# Parent and child dimensions whose nesting `_fold_nested_day` settles (region vs SKU and
+# the shop are `_fold_day`'s).
+NESTED = (
+    ("product", "sku"),
+    ("region", "carrier_region"),
+    ("carrier", "carrier_region"),
+    ("carrier_region", "sku"),
+)
+
+
+def _fold_nested_day(
+    flagged: pd.DataFrame, index: pd.Index, breakdown: pd.DataFrame, detection: DetectionSettings
+) -> None:
+    """The new slices' nesting (issue 17), the way `_fold_day` settles region vs SKU: a
+    parent is explained by a child anomaly when removing the child's extra returns in it
+    leaves the parent no anomaly (a carrier x province spike explained by one SKU folds
+    under it); else a child is explained by the parent when removing its share of the
+    parent's excess leaves the child no anomaly (a product-wide batch folds its SKUs)."""
+    for parent_dim, child_dim in NESTED:
+        parents = [i for i in index if flagged.at[i, "dimension"] == parent_dim]
+        children = [i for i in index if flagged.at[i, "dimension"] == child_dim]
+        for p in parents:
+            parent = flagged.loc[p]
+            if parent["explained_by"] is not None:
+                continue
+            inside = {}
+            for c in children:
+                child = flagged.loc[c]
+                if child["explained_by"] is not None:
+                    continue
+                n = _contains(parent, child, breakdown)
+                if n > 0:
+                    share = n / child["returns"] if child["returns"] else 0.0
+                    inside[c] = max(child["extra_returns"], 0.0) * share
+            if not inside:
+                continue
+            removed = sum(inside.values())
+            if not passes(parent, parent["returns"] - removed, detection):
+                top = max(inside, key=inside.get)
+                flagged.at[p, "explained_by"] = _label(flagged.loc[top])
+                continue
+            residual = max(parent["returns"] - removed - parent["expected_returns"], 0.0)
+            for c in inside:
+                child = flagged.loc[c]
+                part = residual * _contains(parent, child, breakdown) / max(parent["returns"], 1)
+                if part > 0 and not passes(child, child["returns"] - part, detection):
+                    flagged.at[c, "explained_by"] = _label(parent)
 
 
 def _rest_of_shop_lift(shop: pd.Series, narrow: pd.DataFrame) -> list[float]:
@@ -594,7 +695,7 @@ def handover_frame(anomalies: pd.DataFrame) -> pd.DataFrame:
     """
     out = pd.DataFrame(index=anomalies.index)
     for column, kind in ANOMALY_TYPES.items():
-        values = anomalies[column]
+        values = anomalies[column] if column in anomalies else pd.Series([None] * len(anomalies))
         if column == "related":
             out["related_json"] = pd.array(
                 [json.dumps(list(v), ensure_ascii=False) for v in values], dtype="string"
@@ -606,7 +707,7 @@ def handover_frame(anomalies: pd.DataFrame) -> pd.DataFrame:
         elif kind == "DOUBLE":
             out[column] = pd.to_numeric(values, errors="raise").astype("float64")
         elif kind == "BIGINT":
-            out[column] = pd.array(values, dtype="Int64")
+            out[column] = pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64")
         else:  # DATE, TIMESTAMP
             out[column] = pd.to_datetime(values)
     return out.reset_index(drop=True)

@@ -103,7 +103,11 @@ def reach_days(detection: DetectionSettings) -> int:
     """
     if detection.mode == "literal":
         return detection.window_days
-    return 4 * detection.window_days + detection.return_lag_days
+    reach = 4 * detection.window_days + detection.return_lag_days
+    if "drift" in detection.tests:
+        # the drift test's two windows, and the day before (docs/detection.md, "Slow drift")
+        reach = max(reach, detection.drift_days + detection.drift_baseline_days + 1)
+    return reach
 
 
 def widen_days(changed: Iterable[date], horizon: date | None, reach: int) -> list[date]:

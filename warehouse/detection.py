@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from returnwatch.settings import DetectionSettings, Settings
+from returnwatch.settings import CategoryMapping, DetectionSettings, Settings
 from returnwatch.transforms.detection import (
     ANOMALY_COLUMNS,
     DetectionSummary,
@@ -27,7 +27,25 @@ from returnwatch.transforms.detection import (
     literal_params,
     score,
 )
-from returnwatch.transforms.rates import clusters, date_range, feed_days, read_sql
+from returnwatch.transforms.incidents import (
+    buyer_note,
+    cold_start_params,
+    drift_params,
+    incident_anomalies,
+    joint_fdr,
+    merge_anomalies,
+    mix_params,
+    score_cold_start,
+    score_drift,
+    score_mix,
+)
+from returnwatch.transforms.rates import (
+    category_rule_sql,
+    clusters,
+    date_range,
+    feed_days,
+    read_sql,
+)
 from returnwatch.warehouse.rates import (
     affected_days,
     consume_dirty_days,
@@ -154,7 +172,7 @@ def detect_in_transaction(
         if detection.mode == "literal":
             frame = literal_anomalies(con, detection, shop_id, group)
         else:
-            frame, tested = default_anomalies(con, detection, shop_id, group)
+            frame, tested = default_anomalies(con, detection, shop_id, group, settings.categories)
             summary.tested += tested
         frames.append(frame)
     anomalies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -165,7 +183,7 @@ def detect_in_transaction(
     if len(anomalies):
         anomalies["mode"] = detection.mode
         anomalies["detected_at"] = pd.Timestamp(detected_at)
-        anomalies = anomalies[ANOMALY_COLUMNS]
+        anomalies = anomalies.reindex(columns=ANOMALY_COLUMNS)
         insert_anomalies(con, anomalies)
         summary.anomalies = len(anomalies)
         summary.primary = int(anomalies["explained_by"].isna().sum())
@@ -195,15 +213,25 @@ def literal_anomalies(
 
 
 def default_anomalies(
-    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
+    con: duckdb.DuckDBPyConnection,
+    detection: DetectionSettings,
+    shop_id: str,
+    days: list[date],
+    categories: list[CategoryMapping] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """The default detector's anomalies for one cluster of days, and how many slice-days
-    it tested."""
+    """The default detector's anomalies for one cluster of days — the spike test and the
+    incident tests (`detection.tests`) under one false-discovery control — and how many
+    slice-days it tested."""
     features = con.execute(
         read_sql("detection_features"), features_params(detection, shop_id, days)
     ).df()
     scored = score(features, detection)
-    tested = int(scored["is_tested"].sum())
+    if "spike" not in detection.tests:
+        scored["is_candidate"] = False
+    rule = category_rule_sql(categories or [])
+    incidents = incident_features(con, detection, shop_id, days, rule)
+    scored, incidents = joint_fdr(scored, incidents, detection)
+    tested = int(scored["is_tested"].sum()) + sum(int(f["is_tested"].sum()) for f in incidents)
     skus = flagged_skus(scored)
     breakdown = empty_breakdown()
     if skus:
@@ -211,4 +239,80 @@ def default_anomalies(
             read_sql("sku_region_returns"),
             {"shop_id": shop_id, "days": days, "skus": skus},
         ).df()
-    return default_frame(scored, breakdown, detection), tested
+    spikes = default_frame(scored, breakdown, detection)
+    shop_expected = scored.groupby("day")["shop_expected_returns"].first()
+    others = incident_anomalies(incidents, spikes, shop_expected, detection)
+    anomalies = merge_anomalies(spikes, others)
+    return with_buyers(con, detection, shop_id, anomalies, rule), tested
+
+
+def incident_features(
+    con: duckdb.DuckDBPyConnection,
+    detection: DetectionSettings,
+    shop_id: str,
+    days: list[date],
+    category_rule: str,
+) -> list[pd.DataFrame]:
+    """The scored rows of each incident test the settings run."""
+    rule = category_rule
+    out = []
+    if "cold_start" in detection.tests and {"sku", "product"} & set(detection.dimensions):
+        sql = read_sql("cold_start_features").replace("{category_rule}", rule)
+        frame = con.execute(sql, cold_start_params(detection, shop_id, days)).df()
+        out.append(score_cold_start(frame, detection))
+    if "drift" in detection.tests:
+        frame = con.execute(read_sql("drift_features"), drift_params(detection, shop_id, days))
+        out.append(score_drift(frame.df(), detection))
+    if "mix_shift" in detection.tests:
+        frame = con.execute(read_sql("mix_features"), mix_params(detection, shop_id, days))
+        out.append(score_mix(frame.df(), detection))
+    return out
+
+
+def with_buyers(
+    con: duckdb.DuckDBPyConnection,
+    detection: DetectionSettings,
+    shop_id: str,
+    anomalies: pd.DataFrame,
+    category_rule: str,
+) -> pd.DataFrame:
+    """Each anomaly's buyer concentration over the returns it counted (the day; a drift's
+    window; a cold start's days since launch), and a note in its reason when one or two
+    buyers made most of them."""
+    if anomalies.empty:
+        return anomalies
+    anomalies = anomalies.reset_index(drop=True)
+    last = pd.to_datetime(anomalies["day"])
+    first = (
+        pd.to_datetime(anomalies["window_from"]).fillna(last)
+        if "window_from" in anomalies
+        else last
+    )
+    sql = read_sql("anomaly_buyers").replace("{category_rule}", category_rule)
+    counts = con.execute(
+        sql,
+        {
+            "shop_id": shop_id,
+            "idx": list(range(len(anomalies))),
+            "dimensions": anomalies["dimension"].astype(str).tolist(),
+            "keys": anomalies["key"].astype(str).tolist(),
+            "first_days": [d.date() for d in first],
+            "last_days": [d.date() for d in last],
+        },
+    ).df()
+    counts = counts.set_index("idx").reindex(range(len(anomalies)))
+    anomalies["buyers"] = counts["buyers"].to_numpy()
+    anomalies["top_buyer_returns"] = counts["top_buyer_returns"].to_numpy()
+    anomalies["top2_buyer_returns"] = counts["top2_buyer_returns"].to_numpy()
+    notes = [
+        buyer_note(int(n or 0), int(t or 0), int(t2 or 0), detection.buyer_event_share)
+        for n, t, t2 in zip(
+            counts["returns"].fillna(0), counts["top_buyer_returns"].fillna(0),
+            counts["top2_buyer_returns"].fillna(0), strict=True,
+        )
+    ]  # fmt: skip
+    anomalies["reason"] = [
+        f"{reason}; buyer event: {note}" if note else reason
+        for reason, note in zip(anomalies["reason"], notes, strict=True)
+    ]
+    return anomalies

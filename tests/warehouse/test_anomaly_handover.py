@@ -76,7 +76,7 @@ def anomaly_rows(scored: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     frame = default_frame(scored, empty_breakdown(), settings.detection)
     frame["mode"] = "default"
     frame["detected_at"] = pd.Timestamp(datetime(2026, 6, 1, 2, 0))
-    return frame[ANOMALY_COLUMNS]
+    return frame.reindex(columns=ANOMALY_COLUMNS)
 
 
 @pytest.fixture(scope="module")

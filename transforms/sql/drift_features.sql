@@ -1,0 +1,85 @@
+-- drift_features: one row per target day and tested slice with a row that day: its
+-- returns and order lines over the last $drift_days days (D-$drift_days+1 .. D) and over
+-- the $drift_baseline_days before them, the same one day earlier (to alert once, when
+-- the drift first shows), and the biggest single day of the recent window (a one-day
+-- spike is the spike test's, not a drift) (docs/detection.md, "Slow drift").
+--
+-- Plain counts of daily_return_rates: over weeks the lag between orders and returns
+-- evens out. Parameters: $shop_id, $days, $dimensions, $first_day, $last_day,
+-- $drift_days, $drift_baseline_days, $lag_days.
+
+with
+
+target_days as (
+    select distinct unnest($days::date[]) as day
+),
+
+-- import CTEs
+
+rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+    from daily_return_rates as rate
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_day::date and $last_day::date
+        and list_contains($dimensions::varchar[], rate.dimension)
+        and not (rate.dimension in ('carrier', 'carrier_region')
+            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+),
+
+-- logic CTEs
+
+-- A slice's first $lag_days days have orders whose returns have not come yet: a base
+-- window that starts there reads a rate too low. They are left out of the base.
+seasoned as (
+    select
+        *,
+        day >= min(day) over (partition by dimension, key) + $lag_days as is_seasoned
+    from rates
+),
+
+windows as (
+    select
+        day,
+        dimension,
+        key,
+        sum(returns) over recent as recent_returns,
+        sum(order_lines) over recent as recent_lines,
+        max(returns) over recent as peak_returns,
+        arg_max(order_lines, returns) over recent as peak_lines,
+        sum(returns) filter (where is_seasoned) over base as base_returns,
+        sum(order_lines) filter (where is_seasoned) over base as base_lines,
+        count(*) filter (where order_lines > 0 and is_seasoned) over base as base_days,
+        sum(returns) over recent_before as recent_returns_before,
+        sum(order_lines) over recent_before as recent_lines_before,
+        sum(returns) filter (where is_seasoned) over base_before as base_returns_before,
+        sum(order_lines) filter (where is_seasoned) over base_before as base_lines_before
+    from seasoned
+    window
+        recent as (
+            partition by dimension, key order by day
+            range between ($drift_days - 1) preceding and current row
+        ),
+        base as (
+            partition by dimension, key order by day
+            range between ($drift_days + $drift_baseline_days - 1) preceding
+                and $drift_days preceding
+        ),
+        recent_before as (
+            partition by dimension, key order by day
+            range between $drift_days preceding and 1 preceding
+        ),
+        base_before as (
+            partition by dimension, key order by day
+            range between ($drift_days + $drift_baseline_days) preceding
+                and ($drift_days + 1) preceding
+        )
+),
+
+final as (
+    select $shop_id::varchar as shop_id, windows.*
+    from windows
+    where day in (select day from target_days)
+)
+
+select * from final
