@@ -184,9 +184,15 @@ def _choose_key(rng: np.random.Generator, state: _State, kind: str, day: datetim
     if kind == "carrier_region":
         keys = recent["carrier"].astype(str) + "|" + recent["province"].astype(str)
         keys = keys[recent["carrier"].notna().to_numpy()]
-    elif kind in ("product", "drift"):
-        multi = recent.groupby("product_id")["sku_id"].nunique()
-        keys = recent.loc[recent["product_id"].isin(multi[multi > 1].index), "product_id"]
+    elif kind == "product":
+        # a product spread over its SKUs: no SKU holds more than 70% of its lines (a batch
+        # "spread thin over a product's sizes" is not one size's)
+        per_sku = recent.groupby(["product_id", "sku_id"]).size()
+        top_share = per_sku.groupby(level=0).max() / per_sku.groupby(level=0).sum()
+        spread = top_share[(top_share <= 0.7) & (per_sku.groupby(level=0).size() > 1)].index
+        keys = recent.loc[recent["product_id"].isin(spread), "product_id"]
+    elif kind == "drift":
+        keys = recent["product_id"]
     else:
         keys = recent["sku_id"]
     counts = keys.value_counts().head(5)

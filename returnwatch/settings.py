@@ -102,7 +102,7 @@ class DetectionSettings(BaseModel):
     # siblings' rates differ (squared coefficient of variation).
     cold_start_days: int = Field(default=28, ge=1)
     cold_start_min_lift: float = Field(default=0.5, ge=0)
-    cold_start_dispersion: float = Field(default=0.05, ge=0)
+    cold_start_dispersion: float = Field(default=0.04, ge=0)
     # Slow drift: the last drift_days against the drift_baseline_days before them; it
     # alerts when the rate is drift_min_lift above, not because of one day, once.
     drift_days: int = Field(default=7, ge=2)

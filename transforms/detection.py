@@ -527,10 +527,11 @@ def _fold_nested_day(
                 top = max(inside, key=inside.get)
                 flagged.at[p, "explained_by"] = _label(flagged.loc[top])
                 continue
-            residual = max(parent["returns"] - removed - parent["expected_returns"], 0.0)
+            # The parent stays: its excess is spread over its children as their returns are.
+            excess = max(parent["extra_returns"], 0.0)
             for c in inside:
                 child = flagged.loc[c]
-                part = residual * _contains(parent, child, breakdown) / max(parent["returns"], 1)
+                part = excess * _contains(parent, child, breakdown) / max(parent["returns"], 1)
                 if part > 0 and not passes(child, child["returns"] - part, detection):
                     flagged.at[c, "explained_by"] = _label(parent)
 

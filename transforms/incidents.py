@@ -284,9 +284,8 @@ def joint_fdr(
     Each test adds its tested rows to m (the night's family grows with the tests run:
     the price of looking in more places). Sets `q_value`, `is_anomaly` and the night's
     cut `_p_cut` (the largest p-value rejected, for `detection.passes`) on the spike
-    frame, and `q_value` / `is_anomaly` on each incident frame: an incident whose test
-    was already significant the day before at that cut (`p_before`) is not raised
-    again — one launch, one drift, one alert.
+    frame, and `q_value` / `is_anomaly` on each incident frame (`suppress_repeats` then
+    keeps one alert per launch and per drift).
     """
     frames = [spike, *incidents]
     parts = [
@@ -313,9 +312,6 @@ def joint_fdr(
         f["q_value"] = mine["q_value"].to_numpy()
         f["is_anomaly"] = mine["is_anomaly"].to_numpy(bool)
         f["_p_cut"] = f["day"].map(cut).astype(float)
-        if i > 0:
-            again = f["p_before"].notna() & (f["p_before"] <= f["_p_cut"])
-            f["is_anomaly"] = f["is_anomaly"] & ~again
         out.append(f)
     return out[0], out[1:]
 
@@ -325,10 +321,15 @@ def incident_anomalies(
     spike_anomalies: pd.DataFrame,
     shop_expected: pd.Series,
     detection: DetectionSettings,
+    *,
+    earlier: pd.DataFrame | None = None,
+    sku_products: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The incident tests' anomalies as anomaly rows: one per slice-day (a spike anomaly
-    of the same slice-day wins, then the TESTS order), a new SKU folded under its new
-    product's cold start, with severity and reason."""
+    of the same slice-day wins, then the TESTS order), one per launch and per drift
+    (`suppress_repeats`, given the `earlier` incident alerts before these days), a SKU
+    folded under its product's incident of the same test and day (`sku_products`), a mix
+    shift under the spike of its day; with severity and reason."""
     flagged = [f[f["is_anomaly"]] for f in incidents]
     flagged = [f for f in flagged if len(f)]
     if not flagged:
@@ -347,10 +348,11 @@ def incident_anomalies(
             for d, dim, k in zip(rows["day"], rows["dimension"], rows["key"], strict=True)
         ]
         rows = rows[keep]
+    rows = suppress_repeats(rows, earlier, sku_products or {}, detection)
     rows = rows.reset_index(drop=True)
     rows["explained_by"] = None
     rows["related"] = [[] for _ in range(len(rows))]
-    _fold_new_skus(rows)
+    _fold_skus_under_products(rows, sku_products or {})
     _fold_mix_under_spikes(rows, spike_anomalies)
     rows["score"] = np.minimum(-np.log10(np.maximum(rows["p_value"], 1e-300)), MAX_SCORE)
     rows["shop_expected_returns"] = rows["day"].map(shop_expected).astype(float)
@@ -359,17 +361,56 @@ def incident_anomalies(
     return rows
 
 
-def _fold_new_skus(rows: pd.DataFrame) -> None:
-    """A new SKU's cold start folds under its product's cold start of the same day."""
-    if "parent_product" not in rows:
-        return
-    products = rows[(rows["test"] == "cold_start") & (rows["dimension"] == "product")]
-    index = {(r.day, r.key): idx for idx, r in products.iterrows()}
-    skus = rows[(rows["test"] == "cold_start") & (rows["dimension"] == "sku")]
-    for idx, row in skus.iterrows():
-        parent = index.get((row["day"], row["parent_product"]))
+# Tests whose incident lasts (a launch, a drift): alerted once per slice within this many
+# days (the setting named here).
+REPEAT_WINDOW = {"cold_start": "cold_start_days", "drift": "window_days"}
+
+
+def suppress_repeats(
+    rows: pd.DataFrame,
+    earlier: pd.DataFrame | None,
+    sku_products: dict[str, str],
+    detection: DetectionSettings,
+) -> pd.DataFrame:
+    """One alert per launch and per drift: a cold start or drift anomaly is dropped when
+    the same slice (or, for a new SKU, its product) raised the same test within the
+    window before (`REPEAT_WINDOW`) — in `earlier` (alerts of days before these) or among
+    the rows kept so far. Days are taken in order, so a backfill and nightly runs keep
+    the same alerts."""
+    last: dict[tuple[str, str, str], date] = {}
+    if earlier is not None:
+        for row in earlier.itertuples():
+            key = (row.test, row.dimension, row.key)
+            last[key] = max(last.get(key, row.day), row.day)
+    keep = []
+    for row in rows.sort_values("day", kind="stable").itertuples():
+        setting = REPEAT_WINDOW.get(row.test)
+        if setting is None:
+            keep.append(row.Index)
+            continue
+        window = timedelta(days=getattr(detection, setting))
+        keys = [(row.test, row.dimension, row.key)]
+        if row.dimension == "sku" and row.key in sku_products:
+            keys.append((row.test, "product", sku_products[row.key]))
+        seen = [last[k] for k in keys if k in last]
+        if any(row.day - d <= window for d in seen if d < row.day):
+            continue
+        last[keys[0]] = row.day
+        keep.append(row.Index)
+    return rows.loc[sorted(keep)]
+
+
+def _fold_skus_under_products(rows: pd.DataFrame, sku_products: dict[str, str]) -> None:
+    """A SKU's incident folds under its product's incident of the same test and day."""
+    index = {
+        (r.day, r.test, r.key): i
+        for i, r in zip(rows.index, rows.itertuples(), strict=True)
+        if r.dimension == "product"
+    }
+    for idx, row in rows[rows["dimension"] == "sku"].iterrows():
+        parent = index.get((row["day"], row["test"], sku_products.get(row["key"])))
         if parent is not None:
-            rows.at[idx, "explained_by"] = f"product:{row['parent_product']}"
+            rows.at[idx, "explained_by"] = f"product:{rows.at[parent, 'key']}"
             rows.at[parent, "related"].append(f"sku:{row['key']}")
 
 

@@ -241,9 +241,54 @@ def default_anomalies(
         ).df()
     spikes = default_frame(scored, breakdown, detection)
     shop_expected = scored.groupby("day")["shop_expected_returns"].first()
-    others = incident_anomalies(incidents, spikes, shop_expected, detection)
+    earlier = earlier_incidents(con, detection, shop_id, days)
+    skus = sorted(
+        {k for f in incidents for k in f.loc[f["is_anomaly"] & (f["dimension"] == "sku"), "key"]}
+    )
+    others = incident_anomalies(
+        incidents,
+        spikes,
+        shop_expected,
+        detection,
+        earlier=earlier,
+        sku_products=sku_products(con, shop_id, skus),
+    )
     anomalies = merge_anomalies(spikes, others)
     return with_buyers(con, detection, shop_id, anomalies, rule), tested
+
+
+def earlier_incidents(
+    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
+) -> pd.DataFrame:
+    """The lasting incidents (cold start, drift) alerted in the weeks before these days,
+    so a launch or a drift is alerted once (`incidents.suppress_repeats`)."""
+    frame = con.execute(
+        """
+        SELECT day, dimension, key, test FROM anomalies
+        WHERE shop_id = $shop_id AND test IN ('cold_start', 'drift')
+          AND day >= $since AND day < $first
+        """,
+        {
+            "shop_id": shop_id,
+            "since": days[0]
+            - timedelta(days=max(detection.window_days, detection.cold_start_days)),
+            "first": days[0],
+        },
+    ).df()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return frame
+
+
+def sku_products(con: duckdb.DuckDBPyConnection, shop_id: str, skus: list[str]) -> dict[str, str]:
+    """Each SKU's product (its lines' product_id, else the SKU itself)."""
+    if not skus:
+        return {}
+    rows = con.execute(
+        "SELECT sku_id, any_value(coalesce(product_id, sku_id)) FROM order_lines "
+        "WHERE shop_id = $shop_id AND list_contains($skus::VARCHAR[], sku_id) GROUP BY sku_id",
+        {"shop_id": shop_id, "skus": skus},
+    ).fetchall()
+    return dict(rows)
 
 
 def incident_features(

@@ -29,13 +29,52 @@ rates as (
 
 -- logic CTEs
 
--- A slice's first $lag_days days have orders whose returns have not come yet: a base
--- window that starts there reads a rate too low. They are left out of the base.
-seasoned as (
+-- Exposure, not order lines: returns requested on a day come from the orders of the
+-- $lag_days before it, so each day's order lines are spread evenly over the day and the
+-- $lag_days after it (a promo day's returns land in the next week: the windows must see
+-- its orders there too). A slice's first $lag_days days have orders whose returns have
+-- not come yet: a base window that starts there reads a rate too low, so they are left
+-- out of the base.
+calendar as (
+    select unnest(generate_series($first_day::date, $last_day::date, interval 1 day))::date as day
+),
+
+slices as (
+    select dimension, key, min(day) as first_seen
+    from rates
+    group by all
+),
+
+series as (
+    select
+        calendar.day,
+        slice.dimension,
+        slice.key,
+        coalesce(rate.order_lines, 0) as order_lines,
+        coalesce(rate.returns, 0) as returns,
+        calendar.day >= slice.first_seen + $lag_days as is_seasoned
+    from slices as slice
+    inner join calendar
+        on calendar.day >= slice.first_seen
+    left join rates as rate
+        on rate.day = calendar.day
+        and rate.dimension = slice.dimension
+        and rate.key = slice.key
+),
+
+exposed as (
     select
         *,
-        day >= min(day) over (partition by dimension, key) + $lag_days as is_seasoned
-    from rates
+        sum(order_lines) over (
+            partition by dimension, key order by day
+            rows between $lag_days preceding and current row
+        ) / ($lag_days + 1) as exposure
+    from series
+),
+
+seasoned as (
+    select * replace (exposure as order_lines)
+    from exposed
 ),
 
 windows as (
