@@ -230,10 +230,10 @@ SCENARIO_QUICK = SCENARIO_SHOPS[:2]
 # and a drift that needs its 90-day base (issue 17's scenarios, demo/scenarios.py).
 SCENARIO_PLAN = (
     ("carrier_region", 45, 3.0),
-    ("product", 52, 2.5),
+    ("product", 52, 3.5),
     ("carrier_region", 60, 2.5),
     ("size", 66, 3.0),
-    ("product", 74, 2.0),
+    ("product", 74, 3.0),
     ("cold_start", 80, 2.5),
     ("serial_returner", 40, 0.0),
     ("carrier_region", 88, 3.0),

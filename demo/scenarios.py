@@ -185,11 +185,11 @@ def _choose_key(rng: np.random.Generator, state: _State, kind: str, day: datetim
         keys = recent["carrier"].astype(str) + "|" + recent["province"].astype(str)
         keys = keys[recent["carrier"].notna().to_numpy()]
     elif kind == "product":
-        # a product spread over its SKUs: no SKU holds more than 70% of its lines (a batch
+        # a product spread over its SKUs: no SKU holds more than 80% of its lines (a batch
         # "spread thin over a product's sizes" is not one size's)
         per_sku = recent.groupby(["product_id", "sku_id"]).size()
         top_share = per_sku.groupby(level=0).max() / per_sku.groupby(level=0).sum()
-        spread = top_share[(top_share <= 0.7) & (per_sku.groupby(level=0).size() > 1)].index
+        spread = top_share[(top_share <= 0.8) & (per_sku.groupby(level=0).size() > 1)].index
         keys = recent.loc[recent["product_id"].isin(spread), "product_id"]
     elif kind == "drift":
         keys = recent["product_id"]

@@ -57,13 +57,17 @@ def drift_params(detection: DetectionSettings, shop_id: str, days: list[date]) -
         "drift_days": detection.drift_days,
         "drift_baseline_days": detection.drift_baseline_days,
         "lag_days": detection.return_lag_days,
+        "min_order_lines": detection.min_order_lines,
     }
 
 
 def mix_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
     params = window_params(detection, shop_id, days)
     params["first_day"] = days[0] - timedelta(days=detection.window_days)
-    return params | {"window_days": detection.window_days}
+    return params | {
+        "window_days": detection.window_days,
+        "mix_min_returns": detection.mix_min_returns,
+    }
 
 
 def _count_candidate(

@@ -6,7 +6,7 @@
 --
 -- Plain counts of daily_return_rates: over weeks the lag between orders and returns
 -- evens out. Parameters: $shop_id, $days, $dimensions, $first_day, $last_day,
--- $drift_days, $drift_baseline_days, $lag_days.
+-- $drift_days, $drift_baseline_days, $lag_days, $min_order_lines.
 
 with
 
@@ -39,9 +39,29 @@ calendar as (
     select unnest(generate_series($first_day::date, $last_day::date, interval 1 day))::date as day
 ),
 
+-- Only slices a target day can test: their exposure over the last $drift_days is at
+-- least $drift_days x $min_order_lines, which needs that many order lines paid in the
+-- $drift_days + $lag_days days before (each line adds at most 1 to the sum). A product
+-- that is its SKU (no product_id) only repeats the SKU.
+testable as (
+    select distinct rate.dimension, rate.key
+    from target_days as target
+    inner join rates as rate
+        on rate.day between target.day - ($drift_days + $lag_days - 1) and target.day
+    group by target.day, rate.dimension, rate.key
+    having sum(rate.order_lines) >= $drift_days * $min_order_lines
+    -- a product that is its SKU (no product_id) only repeats the SKU
+    and not (rate.dimension = 'product' and rate.key in (
+        select sku.key from rates as sku where sku.dimension = 'sku'
+    ))
+),
+
 slices as (
-    select dimension, key, min(day) as first_seen
-    from rates
+    select rate.dimension, rate.key, min(rate.day) as first_seen
+    from rates as rate
+    semi join testable
+        on testable.dimension = rate.dimension
+        and testable.key = rate.key
     group by all
 ),
 

@@ -2,7 +2,7 @@
 -- quality returns (售后原因 quality or not as described) beside its returns, and the
 -- quality share of its returns over the $window_days before (docs/detection.md,
 -- "Reason-mix shift"). Parameters: $shop_id, $days, $dimensions, $first_day, $last_day,
--- $window_days.
+-- $window_days, $mix_min_returns.
 
 with
 
@@ -36,12 +36,20 @@ rates as (
 
 -- logic CTEs
 
+-- Only slices with mix_min_returns returns on a target day can be tested.
+busy as (
+    select distinct dimension, key
+    from rates
+    where day in (select day from target_days) and returns >= $mix_min_returns
+),
+
 windows as (
     select
         *,
         sum(quality_returns) over history as history_quality_returns,
         sum(returns) over history as history_returns
     from rates
+    semi join busy using (dimension, key)
     window history as (
         partition by dimension, key order by day
         range between $window_days preceding and 1 preceding
