@@ -75,6 +75,10 @@ class Spike:
     top_reasons: tuple[tuple[str, int], ...] = ()
     top_carriers: tuple[tuple[str, int], ...] = ()
     related: tuple[Spike, ...] = ()  # slices this spike explains, folded under it
+    # issue 17: the test that fired, the baseline it used, buyer concentration
+    test: str | None = None  # spike | cold_start | drift | mix_shift | literal
+    baseline_used: str | None = None
+    top_buyer_returns: int | None = None
 
     @property
     def slice_id(self) -> str:
@@ -129,7 +133,8 @@ def load_night(
     rows = con.execute(
         """
         SELECT dimension, key, severity, return_rate, baseline_rate, lift, order_lines,
-               returns, expected_returns, extra_returns, p_value, reason, explained_by
+               returns, expected_returns, extra_returns, p_value, reason, explained_by,
+               test, baseline_used, top_buyer_returns
         FROM anomalies
         WHERE shop_id = ? AND day = ?
         -- one row per slice even if the table holds several (e.g. two detection modes)
@@ -140,7 +145,8 @@ def load_night(
     ).fetchall()
     anomalies = []
     for row in rows:
-        spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:])
+        spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:13])
+        spike = replace(spike, test=row[13], baseline_used=row[14], top_buyer_returns=row[15])
         spike = replace(
             spike,
             product_name=_product_name(con, shop_id, spike) if spike.dimension == "sku" else None,
@@ -353,8 +359,11 @@ def label(language: str, dimension: str, key: str, product_name: str | None = No
         if len(name) > MAX_NAME_CHARS:
             name = name[: MAX_NAME_CHARS - 1] + "…"
         return t(language, "label.sku_named", key=key, name=name)
-    if dimension in ("sku", "region", "shop"):
+    if dimension in ("sku", "region", "shop", "product", "category", "carrier"):
         return t(language, f"label.{dimension}", key=key)
+    if dimension == "carrier_region":
+        carrier, _, province = key.partition("|")
+        return t(language, "label.carrier_region", carrier=carrier, province=province)
     return f"{dimension} {key}"
 
 
@@ -442,6 +451,21 @@ def _spike_lines(lang: str, i: int, spike: Spike) -> tuple[str, ...]:
             expected=count(spike.expected_returns),
         ),
     ]
+    if spike.test and spike.test != "spike":
+        lines.append(t(lang, f"test.{spike.test}", baseline=spike.baseline_used or ""))
+    if (
+        spike.returns
+        and spike.top_buyer_returns
+        and spike.top_buyer_returns >= max(2, spike.returns / 2)
+    ):
+        lines.append(
+            t(
+                lang,
+                "spike.buyers",
+                returns=count(spike.returns),
+                top=count(spike.top_buyer_returns),
+            )
+        )
     if spike.top_reasons:
         items = sep.join(f"{r or t(lang, 'unknown')} {n}" for r, n in spike.top_reasons)
         lines.append(t(lang, "spike.reasons", items=items))

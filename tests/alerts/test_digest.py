@@ -152,3 +152,25 @@ def test_a_surge_lists_the_biggest_related_slices_and_counts_the_rest(settings):
         assert related.count("SKU s") == MAX_RELATED_LISTED
         assert "s3499" in related and "s3495" in related and "s3494" not in related
         assert more in related
+
+
+def test_the_digest_names_the_test_the_baseline_and_a_buyer_event(con, kit, settings):
+    """Issue 17: a cold start says which parent's rate it beat; a buyer event says so;
+    a carrier x province slice reads as carrier · province."""
+    kit.add_anomaly(
+        con, "product", "P1", extra_returns=40.0, test="cold_start",
+        baseline_used="category:连衣裙", top_buyer_returns=3,
+    )  # fmt: skip
+    kit.add_anomaly(
+        con, "carrier_region", "中通快递|广东省", extra_returns=20.0, returns=17,
+        test="spike", baseline_used="28-day clean history", top_buyer_returns=17,
+    )  # fmt: skip
+    digest = digest_for_channel(load_night(con, settings, kit.SHOP, kit.NIGHT), CHANNEL, settings)
+    zh = render(replace(digest, language="zh")).text()
+    en = render(replace(digest, language="en")).text()
+    assert "检测：新品冷启动（对比 category:连衣裙 的退货率）" in zh
+    assert "Test: cold start (vs the rate of category:连衣裙)" in en
+    assert "中通快递 · 广东省" in zh
+    assert "买家集中：17 个退货中 17 个来自同一买家" in zh
+    assert "Buyer event: 17 returns, 17 from one buyer" in en
+    assert zh.count("买家集中") == 1  # 3 of 60 is no buyer event
