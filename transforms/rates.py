@@ -13,6 +13,7 @@ that decide which days a statement covers. `warehouse.rates` runs the statements
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
@@ -28,9 +29,17 @@ RETURN_TYPES = ("return_refund", "refund_only")
 # goods not as described (抖店 售后原因 "质量问题", "商品与描述不符", and the labels
 # 做工/瑕疵/材质/假冒 under them). Damage in transit is the logistics' fault, not the
 # product's: "物流破损" and its wordings (破损, 压坏, 漏液), counted apart so a carrier x
-# province spike shows its damaged share.
+# province spike shows its damaged share (`damage_pattern`: the report's own rule).
 QUALITY_REASON_PATTERN = "质量|描述不符|与描述|做工|瑕疵|材质|假冒|假货|不符"
-DAMAGE_REASON_PATTERN = "破损|压坏|压碎|漏液|物流损坏"
+
+
+def damage_pattern(settings: Settings) -> str:
+    """Damaged in transit, as the monthly report counts it (`[report] damage_reasons`
+    labels and `damage_keywords`), as one regular expression over the 售后原因."""
+    report = settings.report
+    exact = [f"^{re.escape(r)}$" for r in report.damage_reasons]
+    words = [re.escape(w) for w in report.damage_keywords]
+    return "|".join(exact + words) or "$^"
 
 
 @cache
@@ -83,7 +92,7 @@ def rates_params(settings: Settings, shop_id: str, days: list[date]) -> dict:
         "first_day": days[0] - timedelta(days=window),
         "last_day": days[-1],
         "quality_pattern": QUALITY_REASON_PATTERN,
-        "damage_pattern": DAMAGE_REASON_PATTERN,
+        "damage_pattern": damage_pattern(settings),
     }
 
 
