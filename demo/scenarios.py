@@ -315,8 +315,12 @@ def _cold_start(rng: np.random.Generator, state: _State, spec: Scenario) -> Inci
         (lo + hi) / 2 for name, _, _, _, lo, hi in SKU_CATEGORIES if name == COLD_START_CATEGORY
     )
     rate = min(0.95, spec.multiplier * category_rate)
-    product = spec.key or f"PNEW{state.next_line}"
-    skus = tuple(f"{product}-{size}" for size in ("S", "M", "L"))
+    # Numeric ids like the platform's, above every SKU id of the shop.
+    top = int(
+        pd.concat([lines["sku_id"], *[n["sku_id"] for n in state.new_lines]]).astype("int64").max()
+    )
+    product = spec.key or str(top + 1000)
+    skus = tuple(str(top + 1000 + size) for size in (1, 2, 3))
     days = min(spec.days, (state.shop.end - spec.day).days)
     n = spec.lines_per_day * days
     template = lines.iloc[rng.integers(0, len(lines), n)].reset_index(drop=True)
@@ -332,7 +336,8 @@ def _cold_start(rng: np.random.Generator, state: _State, spec: Scenario) -> Inci
     new["sku_id"] = np.array(skus, dtype=object)[rng.integers(0, 3, n)]
     new["product_id"] = product
     new["category"] = COLD_START_CATEGORY
-    new["product_name"] = "新款" + COLD_START_CATEGORY + " " + new["sku_id"].str[-1]
+    sizes = {sku: size for sku, size in zip(skus, ("S", "M", "L"), strict=True)}
+    new["product_name"] = "新款" + COLD_START_CATEGORY + " " + new["sku_id"].map(sizes)
     new["paid_at"] = paid
     new["shipped_at"] = paid + pd.Timedelta(hours=20)
     new["carrier"] = template["carrier"].fillna("中通快递")

@@ -273,7 +273,7 @@ def demo(
         say=lambda line: console.print(line, markup=False, highlight=False),
     )
     console.print(
-        f"\n6. The warehouse is {db.resolve()} — open it with `duckdb -readonly {db}`, "
+        f"\n7. The warehouse is {db.resolve()} — open it with `duckdb -readonly {db}`, "
         "DBeaver or a notebook (DuckDB >= 1.2), and try:\n",
         markup=False,
         highlight=False,

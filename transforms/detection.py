@@ -414,10 +414,16 @@ def benjamini_hochberg(f: pd.DataFrame) -> pd.Series:
 
 
 def passes(
-    row: pd.Series, returns: float, detection: DetectionSettings, expected: float | None = None
+    row: pd.Series,
+    returns: float,
+    detection: DetectionSettings,
+    expected: float | None = None,
+    *,
+    nominal: bool = False,
 ) -> bool:
     """Would this slice still be an anomaly with `returns` instead of its own count (and
-    `expected` instead of its expected returns)? Same conditions, same night's BH cut."""
+    `expected` instead of its expected returns)? Same conditions, same night's BH cut
+    (`nominal`: p <= fdr_alpha instead, for "is there still an excess at all")."""
     factor = 1 + detection.lift_threshold
     mu = row["expected_returns"] if expected is None else expected
     if returns - mu < detection.min_extra_returns or returns <= factor * mu:
@@ -426,7 +432,8 @@ def passes(
     if not rate - factor * row["baseline_rate"] > TIE_TOLERANCE:
         return False
     p = upper_tail(np.array([returns]), np.array([mu]), np.array([row["_c"]]))[0]
-    return bool(p <= row["_p_cut"])
+    cut = max(row["_p_cut"], detection.fdr_alpha) if nominal else row["_p_cut"]
+    return bool(p <= cut)
 
 
 def fold(
@@ -523,7 +530,9 @@ def _fold_nested_day(
             if not inside:
                 continue
             removed = sum(inside.values())
-            if not passes(parent, parent["returns"] - removed, detection):
+            # The rest of the parent still rising (nominally: p <= fdr_alpha) says the
+            # cause is spread over the parent (a product-wide batch), not these children.
+            if not passes(parent, parent["returns"] - removed, detection, nominal=True):
                 top = max(inside, key=inside.get)
                 flagged.at[p, "explained_by"] = _label(flagged.loc[top])
                 continue

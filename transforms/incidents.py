@@ -385,9 +385,12 @@ def suppress_repeats(
     if earlier is not None:
         for row in earlier.itertuples():
             key = (row.test, row.dimension, row.key)
-            last[key] = max(last.get(key, row.day), row.day)
+            day = pd.Timestamp(row.day).date()
+            last[key] = max(last.get(key, day), day)
     keep = []
+    days = {i: pd.Timestamp(d).date() for i, d in rows["day"].items()}
     for row in rows.sort_values("day", kind="stable").itertuples():
+        row_day = days[row.Index]
         setting = REPEAT_WINDOW.get(row.test)
         if setting is None:
             keep.append(row.Index)
@@ -397,9 +400,9 @@ def suppress_repeats(
         if row.dimension == "sku" and row.key in sku_products:
             keys.append((row.test, "product", sku_products[row.key]))
         seen = [last[k] for k in keys if k in last]
-        if any(row.day - d <= window for d in seen if d < row.day):
+        if any(row_day - d <= window for d in seen if d < row_day):
             continue
-        last[keys[0]] = row.day
+        last[keys[0]] = row_day
         keep.append(row.Index)
     return rows.loc[sorted(keep)]
 
