@@ -507,10 +507,12 @@ def _fold_nested_day(
     flagged: pd.DataFrame, index: pd.Index, breakdown: pd.DataFrame, detection: DetectionSettings
 ) -> None:
     """The new slices' nesting (issue 17), the way `_fold_day` settles region vs SKU: a
-    parent is explained by a child anomaly when removing the child's extra returns in it
-    leaves the parent no anomaly (a carrier x province spike explained by one SKU folds
-    under it); else a child is explained by the parent when removing its share of the
-    parent's excess leaves the child no anomaly (a product-wide batch folds its SKUs)."""
+    parent is explained by its one child anomaly when removing the child's extra returns
+    in it leaves the parent without even a nominal excess (a carrier x province spike
+    explained by one SKU folds under it); when several children rise, or the rest of the
+    parent still does, the parent stays and a child is explained by it when removing its
+    share of the parent's excess leaves the child no anomaly (a product-wide batch folds
+    its SKUs, a province-wide problem its couriers)."""
     for parent_dim, child_dim in NESTED:
         parents = [i for i in index if flagged.at[i, "dimension"] == parent_dim]
         children = [i for i in index if flagged.at[i, "dimension"] == child_dim]
@@ -521,8 +523,6 @@ def _fold_nested_day(
             inside = {}
             for c in children:
                 child = flagged.loc[c]
-                if child["explained_by"] is not None:
-                    continue
                 n = _contains(parent, child, breakdown)
                 if n > 0:
                     share = n / child["returns"] if child["returns"] else 0.0
@@ -530,9 +530,13 @@ def _fold_nested_day(
             if not inside:
                 continue
             removed = sum(inside.values())
-            # The rest of the parent still rising (nominally: p <= fdr_alpha) says the
-            # cause is spread over the parent (a product-wide batch), not these children.
-            if not passes(parent, parent["returns"] - removed, detection, nominal=True):
+            # Several children rising, or the rest of the parent still rising (nominally:
+            # p <= fdr_alpha), says the cause is spread over the parent (a product-wide
+            # batch, a province's parcels whatever the courier), not one child.
+            spread = len(inside) >= 2 or passes(
+                parent, parent["returns"] - removed, detection, nominal=True
+            )
+            if not spread:
                 top = max(inside, key=inside.get)
                 flagged.at[p, "explained_by"] = _label(flagged.loc[top])
                 continue
@@ -540,6 +544,8 @@ def _fold_nested_day(
             excess = max(parent["extra_returns"], 0.0)
             for c in inside:
                 child = flagged.loc[c]
+                if child["explained_by"] is not None:
+                    continue  # already folded elsewhere (its region, the shop)
                 part = excess * _contains(parent, child, breakdown) / max(parent["returns"], 1)
                 if part > 0 and not passes(child, child["returns"] - part, detection):
                     flagged.at[c, "explained_by"] = _label(parent)

@@ -147,11 +147,19 @@ def score_drift(features: pd.DataFrame, detection: DetectionSettings) -> pd.Data
         & (f["base_days"].to_numpy(float) >= 0.8 * detection.drift_baseline_days)
         & (lines >= detection.drift_days * detection.min_order_lines)
     )
-    spread = (y - f["peak_returns"].to_numpy(float)) > (1 + detection.drift_min_lift) * rate * (
-        lines - f["peak_lines"].to_numpy(float)
-    )
+    # Without its two biggest days the window must still be up: one or two spike days
+    # (the spike test's) do not make a drift.
+    rest = 1 - 2 / detection.drift_days
+    spread = (y - f["peak_returns"].to_numpy(float)) > (
+        1 + detection.drift_min_lift
+    ) * rate * lines * rest
+    # most days of the window above the base, not one
+    steady = f["days_above"].to_numpy(float) >= detection.drift_min_days_above
     f["is_candidate"] = (
-        f["is_tested"] & spread & _count_candidate(y, mu, detection.drift_min_lift, detection)
+        f["is_tested"]
+        & spread
+        & steady
+        & _count_candidate(y, mu, detection.drift_min_lift, detection)
     )
     f["p_value"] = _tail(y, mu, c, f["is_candidate"].to_numpy(bool))
     y_b = f["recent_returns_before"].to_numpy(float)
@@ -458,7 +466,7 @@ def incident_reason(row) -> str:
         )
     text += f", p={row.p_value:.1g}"
     if row.explained_by:
-        text += f"; part of the {row.explained_by} cold start"
+        text += f"; part of the {row.explained_by} {row.test.replace('_', ' ')}"
     elif len(row.related):
         text += f"; also {', '.join(row.related)}"
     return text

@@ -1,7 +1,7 @@
 -- drift_features: one row per target day and tested slice with a row that day: its
 -- returns and order lines over the last $drift_days days (D-$drift_days+1 .. D) and over
 -- the $drift_baseline_days before them, the same one day earlier (to alert once, when
--- the drift first shows), and the biggest single day of the recent window (a one-day
+-- the drift first shows), and the two biggest days of the recent window (peak_returns) (a one-day
 -- spike is the spike test's, not a drift) (docs/detection.md, "Slow drift").
 --
 -- Plain counts of daily_return_rates: over weeks the lag between orders and returns
@@ -97,15 +97,38 @@ seasoned as (
     from exposed
 ),
 
+base_rates as (
+    -- each day's own base rate, to tell the days of the recent window above it
+    select
+        *,
+        sum(returns) filter (where is_seasoned) over base / nullif(
+            sum(order_lines) filter (where is_seasoned) over base, 0
+        ) as day_base_rate
+    from seasoned
+    window base as (
+        partition by dimension, key order by day
+        range between ($drift_days + $drift_baseline_days - 1) preceding
+            and $drift_days preceding
+    )
+),
+
+marked as (
+    select
+        *,
+        coalesce(returns > day_base_rate * order_lines, false) as is_above
+    from base_rates
+),
+
 windows as (
     select
         day,
         dimension,
         key,
         sum(returns) over recent as recent_returns,
+        count(*) filter (where is_above) over recent as days_above,
         sum(order_lines) over recent as recent_lines,
-        max(returns) over recent as peak_returns,
-        arg_max(order_lines, returns) over recent as peak_lines,
+        list_sum(list_slice(list_reverse_sort(list(returns) over recent), 1, 2))
+            as peak_returns,
         sum(returns) filter (where is_seasoned) over base as base_returns,
         sum(order_lines) filter (where is_seasoned) over base as base_lines,
         count(*) filter (where order_lines > 0 and is_seasoned) over base as base_days,
@@ -113,7 +136,7 @@ windows as (
         sum(order_lines) over recent_before as recent_lines_before,
         sum(returns) filter (where is_seasoned) over base_before as base_returns_before,
         sum(order_lines) filter (where is_seasoned) over base_before as base_lines_before
-    from seasoned
+    from marked
     window
         recent as (
             partition by dimension, key order by day
