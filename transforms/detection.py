@@ -503,6 +503,17 @@ NESTED = (
 )
 
 
+def _rises(returns: float, expected: float, c: float, detection: DetectionSettings) -> bool:
+    """A nominal excess (p <= fdr_alpha, the floors on impact and lift): is there still a
+    rise in what is left of a slice once the explained part is taken out?"""
+    if expected <= 0 or returns - expected < detection.min_extra_returns:
+        return False
+    if returns <= (1 + detection.lift_threshold) * expected:
+        return False
+    p = upper_tail(np.array([returns]), np.array([expected]), np.array([c]))[0]
+    return bool(p <= detection.fdr_alpha)
+
+
 def _fold_nested_day(
     flagged: pd.DataFrame, index: pd.Index, breakdown: pd.DataFrame, detection: DetectionSettings
 ) -> None:
@@ -520,21 +531,22 @@ def _fold_nested_day(
             parent = flagged.loc[p]
             if parent["explained_by"] is not None:
                 continue
-            inside = {}
+            inside, rest_returns, rest_expected = {}, parent["returns"], parent["expected_returns"]
             for c in children:
                 child = flagged.loc[c]
                 n = _contains(parent, child, breakdown)
                 if n > 0:
                     share = n / child["returns"] if child["returns"] else 0.0
                     inside[c] = max(child["extra_returns"], 0.0) * share
+                    rest_returns -= n
+                    rest_expected -= child["expected_returns"] * share
             if not inside:
                 continue
-            removed = sum(inside.values())
-            # Several children rising, or the rest of the parent still rising (nominally:
-            # p <= fdr_alpha), says the cause is spread over the parent (a product-wide
-            # batch, a province's parcels whatever the courier), not one child.
-            spread = len(inside) >= 2 or passes(
-                parent, parent["returns"] - removed, detection, nominal=True
+            # Several children rising, or the rest of the parent (without these children's
+            # returns and expectation) still rising, says the cause is spread over the
+            # parent (a product-wide batch, a province's parcels whatever the courier).
+            spread = len(inside) >= 2 or _rises(
+                rest_returns, rest_expected, parent["_c"], detection
             )
             if not spread:
                 top = max(inside, key=inside.get)
