@@ -50,6 +50,11 @@ class Attachment:
     kind: Literal["link", "image"] = "link"
 
 
+# A shop-wide surge explains thousands of slices: the message names the biggest few
+# (`related` is ranked by extra returns) and counts the rest (issue 15).
+MAX_RELATED_LISTED = 5
+
+
 @dataclass(frozen=True)
 class Headline:
     """The shop's own rate for the night (daily_return_rates, dimension 'shop', key '*')."""
@@ -86,6 +91,10 @@ class Spike:
     muted: bool = False
     owners: tuple[OwnerSettings, ...] = ()  # @-mentioned beside the spike
     event: EventContext | None = None  # the promotion the night falls in, if any
+    # issue 17: the test that fired, the baseline it used, buyer concentration
+    test: str | None = None  # spike | cold_start | drift | mix_shift | literal
+    baseline_used: str | None = None
+    top_buyer_returns: int | None = None
 
     @property
     def slice_id(self) -> str:
@@ -186,7 +195,8 @@ def load_night(
     rows = con.execute(
         f"""
         SELECT dimension, key, severity, return_rate, baseline_rate, lift, order_lines,
-               returns, expected_returns, extra_returns, p_value, reason, explained_by
+               returns, expected_returns, extra_returns, p_value, reason, explained_by,
+               test, baseline_used, top_buyer_returns
                {extra}
         FROM anomalies AS a
         WHERE shop_id = ? AND day = ?
@@ -201,6 +211,7 @@ def load_night(
     anomalies = []
     for row in rows:
         spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:13])
+        spike = replace(spike, test=row[13], baseline_used=row[14], top_buyer_returns=row[15])
         if event is not None and spike.expected_returns is not None:
             spike = replace(
                 spike,
@@ -209,15 +220,15 @@ def load_night(
                 ),
             )
         incident = None
-        if lifecycle and row[13] is not None:
-            incident = Incident(row[13], row[14] or "new", row[16], int(row[17]))
+        if lifecycle and row[16] is not None:
+            incident = Incident(row[16], row[17] or "new", row[19], int(row[20]))
         spike = replace(
             spike,
             product_name=_product_name(con, shop_id, spike) if spike.dimension == "sku" else None,
             top_reasons=_top(con, shop_id, day, spike, "reason", alerts.top_reasons),
             top_carriers=_top(con, shop_id, day, spike, "carrier", alerts.top_carriers),
             incident=incident,
-            muted=bool(row[15]) if lifecycle else False,
+            muted=bool(row[18]) if lifecycle else False,
             owners=owners_of(settings, spike.dimension, spike.key),
         )
         anomalies.append(spike)
@@ -773,6 +784,21 @@ def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, 
                 first=spike.incident.first_day.isoformat(),
             )
         )
+    if spike.test and spike.test != "spike":
+        lines.append(t(lang, f"test.{spike.test}", baseline=spike.baseline_used or ""))
+    if (
+        spike.returns
+        and spike.top_buyer_returns
+        and spike.top_buyer_returns >= max(2, spike.returns / 2)
+    ):
+        lines.append(
+            t(
+                lang,
+                "spike.buyers",
+                returns=count(spike.returns),
+                top=count(spike.top_buyer_returns),
+            )
+        )
     if spike.top_reasons:
         items = sep.join(f"{r or t(lang, 'unknown')} {n}" for r, n in spike.top_reasons)
         lines.append(t(lang, "spike.reasons", items=items))
@@ -784,8 +810,11 @@ def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, 
             f"{spike_label(lang, r)}（{change(lang, r.return_rate, r.baseline_rate)}）"
             if lang == "zh"
             else f"{spike_label(lang, r)} ({change(lang, r.return_rate, r.baseline_rate)})"
-            for r in spike.related
+            for r in spike.related[:MAX_RELATED_LISTED]
         )
+        if len(spike.related) > MAX_RELATED_LISTED:
+            hidden = len(spike.related) - MAX_RELATED_LISTED
+            items += t(lang, "spike.related_more", n=count(hidden))
         lines.append(t(lang, "spike.related", items=items))
     elif spike.explained_by:
         cause = slice_label(*parse_slice_id(spike.explained_by), language=lang)

@@ -46,9 +46,9 @@ from returnwatch.demo.exports import insert_frames
 from returnwatch.demo.reference import MIN_BASELINE_DAYS
 from returnwatch.demo.shop import SyntheticShop, generate_shop
 from returnwatch.settings import Settings
-from returnwatch.transforms.detection import detect_days, detect_dirty
-from returnwatch.transforms.rates import date_range, refresh_rates
+from returnwatch.warehouse.detection import detect_days, detect_dirty
 from returnwatch.warehouse.migrate import migrate
+from returnwatch.warehouse.rates import date_range, refresh_rates
 
 NESTED_SHARE = 0.30
 
@@ -125,11 +125,21 @@ def sku_region_shares(con: duckdb.DuckDBPyConnection, shop_id: str) -> pd.DataFr
     return frame.set_index(["day", "sku_id", "province"])["share"]
 
 
-def nested(alert: tuple[str, str], spike: tuple[str, str], day: date, shares) -> bool:
+def nested(
+    alert: tuple[str, str], spike: tuple[str, str], day: date, shares, products=None
+) -> bool:
+    """Is the alert's slice nested with the spike's (a symptom of it that day)? Products
+    hold their SKUs; a carrier x province slice sits in its province (issue 17)."""
     (a_dim, a_key), (s_dim, s_key) = alert, spike
     if a_dim == "shop" or s_dim == "shop":
         return True
+    if a_dim == "product":
+        return s_dim == "sku" and (products or {}).get(s_key) == a_key
+    if a_dim == "carrier_region":
+        a_dim, a_key = "region", a_key.partition("|")[2]
     if a_dim == s_dim:
+        return a_key == s_key and a_dim == "region"
+    if {a_dim, s_dim} != {"sku", "region"}:
         return False
     sku, province = (s_key, a_key) if s_dim == "sku" else (a_key, s_key)
     return float(shares.get((day, sku, province), 0.0)) >= NESTED_SHARE
@@ -137,6 +147,7 @@ def nested(alert: tuple[str, str], spike: tuple[str, str], day: date, shares) ->
 
 def score_shop(found: pd.DataFrame, shop: SyntheticShop, shares, nights: set[date]) -> dict:
     spikes = {(s.day, s.dimension, s.key): s for s in shop.spikes}
+    products = dict(zip(shop.order_lines["sku_id"], shop.order_lines["product_id"], strict=True))
     primary = found[found["explained_by"].isna()]
     hits, collateral, false = set(), 0, []
     for row in primary.itertuples():
@@ -145,7 +156,7 @@ def score_shop(found: pd.DataFrame, shop: SyntheticShop, shares, nights: set[dat
             hits.add(key)
         elif any(
             s.day == row.day
-            and nested((row.dimension, row.key), (s.dimension, s.key), row.day, shares)
+            and nested((row.dimension, row.key), (s.dimension, s.key), row.day, shares, products)
             for s in shop.spikes
         ):
             collateral += 1
@@ -201,6 +212,196 @@ def detectability(con: duckdb.DuckDBPyConnection, shop: SyntheticShop, settings:
             "mu0": mu0,
         }
     return out
+
+
+# The detector before issue 17: shop, region and SKU slices, the spike test only.
+TODAY = Settings(detection={"dimensions": ["shop", "region", "sku"], "tests": ["spike"]})
+
+
+@dataclass(frozen=True)
+class ScenarioShopSpec:
+    seed: int
+    n_skus: int
+    lines_per_day: int
+    days: int = 150
+
+
+SCENARIO_SHOPS = [
+    ScenarioShopSpec(31, 150, 3000),
+    ScenarioShopSpec(32, 150, 3000),
+    ScenarioShopSpec(33, 400, 5000),
+    ScenarioShopSpec(34, 400, 5000),
+    ScenarioShopSpec(35, 1000, 8000),
+]
+SCENARIO_QUICK = SCENARIO_SHOPS[:2]
+# Day offsets from the shop's start: one-day incidents after the 35-day warm-up, a launch,
+# and a drift that needs its 90-day base (issue 17's scenarios, demo/scenarios.py).
+SCENARIO_PLAN = (
+    ("carrier_region", 45, 3.0),
+    ("product", 52, 3.5),
+    ("carrier_region", 60, 2.5),
+    ("size", 66, 3.0),
+    ("product", 74, 3.0),
+    ("cold_start", 80, 2.5),
+    ("serial_returner", 40, 0.0),
+    ("carrier_region", 88, 3.0),
+    ("drift", 100, 1.6),
+)
+
+
+def scenario_shop(spec: ScenarioShopSpec):
+    """A seeded shop without random spikes, with SCENARIO_PLAN injected."""
+    from returnwatch.demo.scenarios import Scenario, inject
+
+    shop = generate_shop(
+        seed=spec.seed,
+        n_skus=spec.n_skus,
+        lines_per_day=spec.lines_per_day,
+        days=spec.days,
+        n_random_spikes=0,
+        shop_id=f"scenario-{spec.seed}",
+    )
+    plan = [
+        Scenario(kind, shop.start + timedelta(days=offset), multiplier=m)
+        for kind, offset, m in SCENARIO_PLAN
+    ]
+    return inject(shop, plan, seed=spec.seed)
+
+
+def incident_found(incident, primary: pd.DataFrame) -> bool:
+    """A primary alert, by any test, on the incident's slice (a launch or drift: also on
+    one of its SKUs) between its first and last day."""
+    window = primary[(primary["day"] >= incident.first_day) & (primary["day"] <= incident.last_day)]
+    keys = {(incident.dimension, incident.key)}
+    if incident.kind in ("cold_start", "drift"):
+        keys |= {("sku", sku) for sku in incident.skus}
+    return any((row.dimension, row.key) in keys for row in window.itertuples())
+
+
+def incident_detectable(con, incident, shop_id: str) -> bool:
+    """One-day incidents: significant against the slice's expected returns (the 28-day mean
+    the injection used) at a Bonferroni level over the night's slices, as for spikes.
+    Launches and drifts are built detectable (60 lines a day at 2x the category's rate; a
+    big product drifting to 1.6x)."""
+    if incident.kind in ("cold_start", "serial_returner"):
+        return True
+    if incident.kind == "drift":
+        return drift_detectable(con, incident, shop_id)
+    row = con.execute(
+        "SELECT returns, (SELECT count(*) FROM daily_return_rates WHERE shop_id = $shop "
+        "AND day = $day) FROM daily_return_rates WHERE shop_id = $shop AND day = $day "
+        "AND dimension = $dim AND key = $key",
+        {"shop": shop_id, "day": incident.first_day, "dim": incident.dimension,
+         "key": incident.key},
+    ).fetchone()  # fmt: skip
+    if row is None:
+        return False
+    observed, slices = int(row[0]), int(row[1])
+    mu0 = incident.expected_returns
+    p = float(stats.poisson.sf(observed - 1, mu0)) if mu0 > 0 else 0.0
+    return observed - mu0 >= 3 and p <= DETECTABLE_FWER / max(slices, 1)
+
+
+def drift_detectable(con, incident, shop_id: str) -> bool:
+    """A drift is detectable when the week after its ramp (the product's returns over
+    those 7 days) is significant against 7 x its normal daily returns at a Bonferroni
+    level over the night's slices."""
+    start = incident.last_day - timedelta(days=7)
+    row = con.execute(
+        "SELECT sum(returns), (SELECT count(*) FROM daily_return_rates WHERE shop_id = $shop "
+        "AND day = $start) FROM daily_return_rates WHERE shop_id = $shop AND day >= $start "
+        "AND day < $start + 7 AND dimension = 'product' AND key = $key",
+        {"shop": shop_id, "start": start, "key": incident.key},
+    ).fetchone()
+    if row is None or row[0] is None:
+        return False
+    observed, slices = int(row[0]), int(row[1])
+    mu0 = 7 * incident.expected_returns
+    p = float(stats.poisson.sf(observed - 1, mu0)) if mu0 > 0 else 0.0
+    return observed - mu0 >= 3 and p <= DETECTABLE_FWER / max(slices, 1)
+
+
+def run_scenarios(quick: bool, verbose: bool) -> int:
+    """Recall per issue-17 scenario, before (today's detector) and after, and the false
+    alerts of the scenario shops (alerts matching no incident nor nested in one)."""
+    specs = SCENARIO_QUICK if quick else SCENARIO_SHOPS
+    modes = {"before": TODAY, "after": Settings()}
+    recall: dict[str, dict[str, list[int]]] = {m: {} for m in modes}
+    false = dict.fromkeys(modes, 0)
+    seconds = dict.fromkeys(modes, 0.0)
+    nights_total = 0
+    for spec in specs:
+        built = scenario_shop(spec)
+        shop = built.shop
+        con = memory_warehouse()
+        load_shop(con, shop, spec.seed)
+        first_night = shop.start + timedelta(days=MIN_BASELINE_DAYS)
+        nights = date_range(first_night, shop.end - timedelta(days=1))
+        nights_total += len(nights)
+        line = f"scenario shop seed={spec.seed} skus={spec.n_skus} lines/day={spec.lines_per_day}:"
+        for mode, settings in modes.items():
+            con.execute("DELETE FROM anomalies")
+            found, elapsed = run_detector(con, settings, shop, nights)
+            seconds[mode] += elapsed
+            primary = found[found["explained_by"].isna()]
+            serial = set(
+                con.execute("SELECT customer_id FROM v_serial_returners").df()["customer_id"]
+            )
+            matched = set()
+            for incident in built.incidents:
+                if incident.kind == "serial_returner":
+                    hit = incident.key in serial
+                else:
+                    # an alert on an injected incident is never false, detectable or not
+                    matched |= {
+                        i for i in primary.index if incident_found(incident, primary.loc[[i]])
+                    }
+                    if not incident_detectable(con, incident, shop.shop_id):
+                        continue
+                    hit = incident_found(incident, primary)
+                recall[mode].setdefault(incident.kind, [0, 0])
+                recall[mode][incident.kind][0] += int(hit)
+                recall[mode][incident.kind][1] += 1
+                if verbose and not hit:
+                    print(f"  {mode} missed {incident}")
+            unmatched = primary.drop(index=list(matched))
+            nested_days = {
+                i.first_day for i in built.incidents if i.kind not in ("serial_returner",)
+            }
+            lasting = [i for i in built.incidents if i.kind in ("cold_start", "drift")]
+            n_false = 0
+            for row in unmatched.itertuples():
+                if row.day in nested_days and row.dimension in ("shop", "region", "carrier"):
+                    continue  # the incident's wider slices that day
+                if any(row.day == i.first_day and row.dimension == "sku" and row.key in i.skus
+                       for i in built.incidents):  # fmt: skip
+                    continue  # a SKU of the product hit that day
+                if any(i.first_day <= row.day <= i.last_day and row.dimension == "shop"
+                       for i in lasting):  # fmt: skip
+                    continue
+                n_false += 1
+                if verbose and mode == "after":
+                    print(f"  {mode} false {row.day} {row.dimension}:{row.key} {row.reason}")
+            false[mode] += n_false
+            line += f" {mode}: {len(primary)} alerts, {n_false} false, {elapsed:.1f}s;"
+        print(line, flush=True)
+        con.close()
+    print()
+    kinds = sorted({k for m in recall.values() for k in m})
+    print(f"{len(specs)} scenario shops, {nights_total} nights")
+    print(f"{'scenario':<16} " + " ".join(f"{m + ' recall':>16}" for m in modes))
+    for kind in kinds:
+        cells = []
+        for mode in modes:
+            hit, n = recall[mode].get(kind, [0, 0])
+            cells.append(f"{hit / max(n, 1):>8.2f} ({hit}/{n})".rjust(16))
+        print(f"{kind:<16} " + " ".join(cells))
+    print(
+        f"{'false/30 nights':<16} "
+        + " ".join(f"{30 * false[m] / nights_total:>16.2f}" for m in modes)
+    )
+    print(f"{'seconds':<16} " + " ".join(f"{seconds[m]:>16.1f}" for m in modes))
+    return 0
 
 
 PERF_SHOP = "big"
@@ -301,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         help="stress: the generator's shop-wide day factor on returns (lognormal sd, 0.05)",
     )
     parser.add_argument("--perf", action="store_true", help="timings on a big shop")
+    parser.add_argument(
+        "--scenarios", action="store_true", help="issue 17's incidents: recall per scenario"
+    )
     parser.add_argument("--perf-days", type=int, default=365)
     parser.add_argument("--perf-lines", type=int, default=100_000, help="order lines a day")
     parser.add_argument("--perf-skus", type=int, default=5000)
@@ -311,7 +515,13 @@ def main(argv: list[str] | None = None) -> int:
     specs = QUICK if args.quick else FULL
     if args.day_return_sd is not None:
         synthetic.DAY_RETURN_SD = args.day_return_sd
-    modes = {"default": Settings(), "literal": Settings(detection={"mode": "literal"})}
+    if args.scenarios:
+        return run_scenarios(args.quick, args.verbose)
+    modes = {
+        "default": Settings(),
+        "today": TODAY,
+        "literal": Settings(detection={"mode": "literal"}),
+    }
     totals = {m: {"hits": 0, "alerts": 0, "folded": 0, "collateral": 0, "false": 0,
                   "nights": 0, "seconds": 0.0, "det_hits": 0} for m in modes}  # fmt: skip
     n_spikes = n_detectable = n_not_literal = 0

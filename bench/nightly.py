@@ -51,7 +51,7 @@ def _lines_sql(first: dt.date, days: int, per_day: int) -> str:
 def build(root: Path, history_days: int, per_day: int) -> dict[str, str]:
     """A published warehouse with `history_days` days before NIGHT, and NIGHT in the inbox."""
     from returnwatch.settings import Settings
-    from returnwatch.transforms import rates
+    from returnwatch.warehouse import rates
     from returnwatch.warehouse.connection import connect
     from returnwatch.warehouse.disk import working_path
     from returnwatch.warehouse.publish import publish

@@ -23,6 +23,9 @@ from pathlib import Path
 from returnwatch.settings import ChannelSettings, Settings
 
 DEMO_SHOP = "demo-shop"
+# Order lines a day: enough that the busiest carrier x province slices reach the
+# detector's floor of 20 lines a day.
+DEMO_LINES = 1600
 Say = Callable[[str], None]
 
 
@@ -78,6 +81,7 @@ def demo_settings(out_dir: Path, receiver_url: str) -> Settings:
         # The synthetic shop has no promotions: its nights in 双11's window would be
         # measured against a rise that never happens.
         default_calendar=False,
+        categories=DEMO_CATEGORIES,
     )
 
 
@@ -118,12 +122,15 @@ SELECT file_name, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM 
 
 def demo_shop(seed: int, days: int):
     """The seeded shop, with one more SKU spike on its last two nights (3x, then 6x) so
-    the demo nights have news: one incident, new and then worse."""
+    the demo nights have news (one incident, new and then worse), and issue 17's cases: a
+    courier breaking parcels in one province on the last night, and a new dress launched
+    ten days before it that returns 2.5x its category's rate."""
+    from returnwatch.demo.scenarios import Scenario, inject
     from returnwatch.demo.shop import SpikeSpec, generate_shop
 
-    first = generate_shop(seed=seed, days=days, shop_id=DEMO_SHOP)
+    first = generate_shop(seed=seed, days=days, lines_per_day=DEMO_LINES, shop_id=DEMO_SHOP)
     last_night = first.start + dt.timedelta(days=days - 1)
-    busiest = first.order_lines["sku_id"].value_counts().index[0]
+    busiest = first.order_lines["sku_id"].value_counts().index[2]
     specs = [
         SpikeSpec(s.day, s.dimension, s.key, s.multiplier)
         for s in first.spikes
@@ -131,7 +138,49 @@ def demo_shop(seed: int, days: int):
     ]
     specs.append(SpikeSpec(last_night - dt.timedelta(days=1), "sku", str(busiest), 3.0))
     specs.append(SpikeSpec(last_night, "sku", str(busiest), 6.0))
-    return generate_shop(seed=seed, days=days, shop_id=DEMO_SHOP, spikes=specs)
+    shop = generate_shop(
+        seed=seed, days=days, lines_per_day=DEMO_LINES, shop_id=DEMO_SHOP, spikes=specs
+    )
+    return inject(
+        shop,
+        [
+            Scenario("carrier_region", last_night, multiplier=5.0),
+            Scenario("cold_start", last_night - dt.timedelta(days=10), multiplier=2.5),
+        ],
+        seed=seed,
+    )
+
+
+# The 抖店 exports have no category column: the demo maps its products' names (the
+# generator's categories) the way a shop would in returnwatch.toml's [[categories]].
+DEMO_CATEGORIES = [
+    {
+        "category": "女装",
+        "keywords": ["连衣裙", "短袖T恤", "牛仔裤", "连帽卫衣", "休闲裤", "衬衫", "针织开衫"],
+    },
+    {"category": "鞋", "keywords": ["运动鞋"]},
+]
+
+
+def incident_table(con, incidents) -> list[tuple[str, str, str, str, str]]:
+    """Each issue-17 incident injected and the alert the detector raised for it (any test,
+    between its first and last day; a launch: also on one of its SKUs)."""
+    rows = []
+    for incident in incidents:
+        keys = [incident.key, *incident.skus]
+        found = con.execute(
+            "SELECT day, dimension, test, baseline_used, round(test_lift * 100) FROM anomalies "
+            "WHERE shop_id = $shop AND day BETWEEN $first AND $last AND explained_by IS NULL "
+            "AND list_contains($keys, key) ORDER BY day LIMIT 1",
+            {"shop": DEMO_SHOP, "first": incident.first_day, "last": incident.last_day,
+             "keys": keys},
+        ).fetchone()  # fmt: skip
+        verdict = "missed"
+        if found:
+            verdict = f"{found[2]} alert on {found[0]} ({found[1]}, +{found[4]:.0f}% vs {found[3]})"
+        size = f"+{incident.extra_returns} returns on ~{incident.expected_returns:.0f} expected"
+        rows.append((str(incident.first_day), incident.kind, incident.key, size, verdict))
+    return rows
 
 
 def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print) -> Path:
@@ -145,14 +194,16 @@ def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print)
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    shop = demo_shop(seed, days)
+    built = demo_shop(seed, days)
+    shop = built.shop
     inbox = out_dir / "inbox"
     files = write_doudian_exports(shop, inbox)
     last_night = shop.start + dt.timedelta(days=days - 1)
     say(
         f"1. Generated a synthetic 抖店 shop: {len(shop.order_lines):,} order lines and "
         f"{len(shop.refunds):,} refunds, {shop.start} … {last_night}, with {len(shop.spikes)} "
-        f"injected return spikes, as {len(files)} monthly export files in {inbox}."
+        f"injected return spikes and {len(built.incidents)} of issue 17's incidents (a "
+        f"courier x province, a bad launch), as {len(files)} monthly export files in {inbox}."
     )
     with local_receiver() as receiver:
         settings = demo_settings(out_dir, receiver.url)
@@ -184,6 +235,9 @@ def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print)
     say("")
     say("5. Injected spikes and what the detector made of them (small ones are noise-sized):")
     for row in spike_table(con, shop):
+        say("   " + "  ".join(row))
+    say("6. The incidents the spike test alone could not see, and what caught them:")
+    for row in incident_table(con, built.incidents):
         say("   " + "  ".join(row))
     con.close()
     return settings.db

@@ -160,6 +160,8 @@ CLOTHING_VARIANTS: tuple[str, ...] = ("黑色 M", "白色 L", "杏色 S", "蓝�
 GOODS_ADJECTIVES: tuple[str, ...] = ("大容量", "家用", "便携", "高颜值", "加厚", "网红同款")
 GOODS_VARIANTS: tuple[str, ...] = ("标准款", "升级款", "礼盒装", "两件装", "旗舰款", "经典款")
 SKU_POPULARITY_EXPONENT = 1.3
+# SKUs (sizes/colours) per product (商品ID): a category's SKUs grouped in catalogue order.
+SKUS_PER_PRODUCT = 3
 
 # 售后原因 labels, in the order every weight row below uses.
 REFUND_REASONS: tuple[str, ...] = (
@@ -354,12 +356,12 @@ CS_AGENTS: tuple[str, ...] = ("系统", "客服-小美", "客服-阿强", "客�
 # Warehouse columns insert_frames writes (the canonical fields the frames carry).
 WAREHOUSE_ORDER_COLUMNS: tuple[str, ...] = (
     "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "unit_price",
-    "amount", "paid_at", "province", "city", "carrier", "customer_id",
+    "amount", "paid_at", "province", "city", "carrier", "customer_id", "product_id", "category",
 )  # fmt: skip
 WAREHOUSE_REFUND_COLUMNS: tuple[str, ...] = (
     "shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_name", "refund_type",
     "reason", "status", "requested_at", "approved_at", "completed_at", "refund_amount",
-    "quantity", "province", "carrier",
+    "quantity", "province", "carrier", "product_id",
 )  # fmt: skip
 CANONICAL_ORDER_COLUMNS: tuple[str, ...] = (
     "shop_id", "order_id", "line_id", "sku_id", "product_name", "quantity", "amount",

@@ -84,6 +84,7 @@ from returnwatch.demo.reference import (
     SKU_CATEGORIES,
     SKU_ID_BASE,
     SKU_POPULARITY_EXPONENT,
+    SKUS_PER_PRODUCT,
     SPIKE_CARRIER_WEIGHT,
     SPIKE_CAUSE_SHARE,
     SPIKE_CAUSES,
@@ -164,6 +165,8 @@ class _Catalog:
     return_rate: np.ndarray  # float64
     is_clothing: np.ndarray  # bool
     popularity: np.ndarray  # float64, sums to 1
+    category: np.ndarray  # int index into SKU_CATEGORIES
+    product: np.ndarray  # object (str): the product a SKU is a size/colour of
 
 
 @dataclass
@@ -280,14 +283,30 @@ def _make_catalog(rng: np.random.Generator, n_skus: int) -> _Catalog:
     rate = rng.uniform(lo_rate, hi_rate)
     ranks = rng.permutation(n_skus) + 1
     popularity = 1.0 / ranks**SKU_POPULARITY_EXPONENT
+    sku_id = _unique_ids(rng, SKU_ID_BASE, n_skus, max_gap=10**9)
     return _Catalog(
-        sku_id=_unique_ids(rng, SKU_ID_BASE, n_skus, max_gap=10**9),
+        sku_id=sku_id,
         name=names,
         price=price,
         return_rate=rate,
         is_clothing=clothing,
         popularity=popularity / popularity.sum(),
+        category=categories,
+        product=_products(sku_id, categories),
     )
+
+
+def _products(sku_id: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """Each SKU's product: a category's SKUs, in catalogue order, grouped by
+    SKUS_PER_PRODUCT (the sizes/colours of one 商品ID). Drawn from nothing random, so the
+    seeded stream — and every existing seed's output — stays as it was."""
+    product = np.empty(len(sku_id), dtype=object)
+    for category in np.unique(categories):
+        members = np.flatnonzero(categories == category)
+        for start in range(0, len(members), SKUS_PER_PRODUCT):
+            group = members[start : start + SKUS_PER_PRODUCT]
+            product[group] = f"P{sku_id[group[0]]}"
+    return product
 
 
 def _sku_names(rng: np.random.Generator, n_skus: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -789,6 +808,7 @@ def _refund_frame(
             "order_id": _ids_to_str(lines.order_id[line]),
             "line_id": _ids_to_str(lines.line_id[line]),
             "sku_id": _ids_to_str(catalog.sku_id)[lines.sku[line]],
+            "product_id": catalog.product[lines.sku[line]],
             "product_name": catalog.name[lines.sku[line]],
             "refund_type": _lookup([t[1] for t in REFUND_TYPES], requests.type_raw),
             "refund_type_raw": _lookup([t[0] for t in REFUND_TYPES], requests.type_raw),
@@ -844,6 +864,8 @@ def _order_frame(
             "order_id": _ids_to_str(lines.order_id),
             "line_id": _ids_to_str(lines.line_id),
             "sku_id": _ids_to_str(catalog.sku_id)[lines.sku],
+            "product_id": catalog.product[lines.sku],
+            "category": _lookup([c[0] for c in SKU_CATEGORIES], catalog.category[lines.sku]),
             "product_name": catalog.name[lines.sku],
             "quantity": lines.quantity.astype(np.int64),
             "unit_price": lines.unit_price,
@@ -865,14 +887,15 @@ def _order_frame(
 
 _STRING_DTYPES_ORDERS = {
     name: "str"
-    for name in ("shop_id", "order_id", "line_id", "sku_id", "product_name", "province", "city",
+    for name in ("shop_id", "order_id", "line_id", "sku_id", "product_id", "category",
+                 "product_name", "province", "city",
                  "district", "carrier", "customer_id", "buyer_name", "buyer_phone", "address",
                  "street")
 }  # fmt: skip
 _STRING_DTYPES_REFUNDS = {
     name: "str"
-    for name in ("shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_name",
-                 "refund_type", "refund_type_raw", "reason", "reason_detail", "status",
+    for name in ("shop_id", "refund_id", "order_id", "line_id", "sku_id", "product_id",
+                 "product_name", "refund_type", "refund_type_raw", "reason", "reason_detail", "status",
                  "status_raw", "province", "carrier", "return_carrier", "arbitration_status")
 }  # fmt: skip
 

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from returnwatch.flows.shops import current_settings, shop_settings, use_settings
 from returnwatch.settings import Settings
-from returnwatch.transforms import detection, rates
+from returnwatch.warehouse import detection, rates
 
 
 @dataclass

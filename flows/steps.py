@@ -19,8 +19,7 @@ import duckdb
 
 from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
-from returnwatch.transforms import detection, rates
-from returnwatch.warehouse import data_docs
+from returnwatch.warehouse import data_docs, detection, rates
 
 log = logging.getLogger(__name__)
 

@@ -113,6 +113,9 @@ def kpi_card(data: ReportData) -> Figure:
 def trend(data: ReportData, report: ReportSettings, window_days: int) -> Figure:
     """Daily return rate with its baseline, the ±2σ band, the threshold and the anomalies.
 
+    The baseline and band are the detector's: the window's daily rates without the days
+    it flagged on the shop (report_trend.sql), so a spike does not widen the band after it.
+
     An anomaly is marked on its day's shop rate: a dot for the shop itself, a diamond for
     a region or SKU (whose own rate is in the anomalies table), labelled with the slice.
     """
@@ -126,7 +129,7 @@ def trend(data: ReportData, report: ReportSettings, window_days: int) -> Figure:
     x = np.arange(len(frame))
     ax.fill_between(
         x, frame["band_low"].astype(float), frame["band_high"].astype(float), color=BAND,
-        linewidth=0, label=f"基线 ±2σ（前 {window_days} 天）",
+        linewidth=0, label=f"基线 ±2σ（前 {window_days} 天，不含异常日）",
     )  # fmt: skip
     ax.plot(x, frame["baseline_rate"], color=BASELINE, linestyle="--", linewidth=1.2, label="基线")
     ax.plot(

@@ -159,7 +159,7 @@ def detect(
 
     Recomputing a day replaces its rows. No chat message is sent.
     """
-    from returnwatch.transforms.detection import run_detect
+    from returnwatch.warehouse.detection import run_detect
     from returnwatch.warehouse.inventory import inventory
     from returnwatch.warehouse.publish import publish
 
@@ -338,7 +338,7 @@ def demo(
         say=lambda line: console.print(line, markup=False, highlight=False),
     )
     console.print(
-        f"\n6. The warehouse is {db.resolve()} — open it with `duckdb -readonly {db}`, "
+        f"\n7. The warehouse is {db.resolve()} — open it with `duckdb -readonly {db}`, "
         "DBeaver or a notebook (DuckDB >= 1.2), and try:\n",
         markup=False,
         highlight=False,

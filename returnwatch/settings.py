@@ -59,6 +59,21 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Dimension = Literal["shop", "region", "sku", "product", "category", "carrier", "carrier_region"]
+
+
+class CategoryMapping(Section):
+    """One `[[categories]]` entry: which items belong to `category`, for sources without a
+    category column (抖店 exports). A line matches by its product or SKU id (`ids`), an id
+    prefix (`prefixes`) or a keyword in its product name (`keywords`); the first entry
+    that matches wins (docs/detection.md, "Slices")."""
+
+    category: str = Field(min_length=1)
+    ids: list[str] = Field(default_factory=list)
+    prefixes: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+
 class DetectionSettings(Section):
     """`[detection]`: the spike rule and what makes an alert worth a phone buzz.
 
@@ -74,9 +89,11 @@ class DetectionSettings(Section):
     window_days: int = Field(default=28, ge=1)
     min_history_days: int = Field(default=14, ge=1)
     lift_threshold: float = Field(default=0.20, ge=0)
-    # Slices tested; rates are always computed for all three.
-    dimensions: list[Literal["shop", "region", "sku"]] = Field(
-        default_factory=lambda: ["shop", "region", "sku"]
+    # Slices tested; rates are always computed for all of them (docs/detection.md,
+    # "Slices"). category and carrier are off by default: a category or carrier spike
+    # shows in its products and carrier x province slices, which fold it into one alert.
+    dimensions: list[Dimension] = Field(
+        default_factory=lambda: ["shop", "region", "sku", "product", "carrier_region"]
     )
     # --- The default detector (ignored in literal mode) ---
     # Returns are requested 0..return_lag_days days after payment; expected returns follow
@@ -105,6 +122,33 @@ class DetectionSettings(Section):
     critical_share: float = Field(default=0.25, ge=0)
     warning_extra_returns: float = Field(default=10.0, ge=0)
     critical_extra_returns: float = Field(default=50.0, ge=0)
+    # --- Tests beside the spike test (issue 17; default mode only) ---
+    tests: list[Literal["spike", "cold_start", "drift", "mix_shift"]] = Field(
+        default_factory=lambda: ["spike", "cold_start", "drift", "mix_shift"]
+    )
+    # Cold start: a SKU or product younger than cold_start_days is tested against its
+    # parent's rate (SKU -> product -> category -> shop); it alerts when its returns since
+    # launch exceed that rate by cold_start_min_lift; cold_start_dispersion is how much
+    # siblings' rates differ (squared coefficient of variation).
+    cold_start_days: int = Field(default=28, ge=1)
+    cold_start_min_lift: float = Field(default=0.5, ge=0)
+    cold_start_dispersion: float = Field(default=0.04, ge=0)
+    # Slow drift: the last drift_days against the drift_baseline_days before them; it
+    # alerts when the rate is drift_min_lift above, not because of one day, once.
+    drift_days: int = Field(default=7, ge=2)
+    drift_baseline_days: int = Field(default=90, ge=14)
+    drift_min_lift: float = Field(default=0.25, ge=0)
+    drift_dispersion: float = Field(default=0.01, ge=0)
+    # ... and on at least this many of the drift_days days its rate is above the base.
+    drift_min_days_above: int = Field(default=6, ge=0)
+    # Reason-mix shift: the quality share of a slice's returns rises by mix_min_rise
+    # (absolute) over its window share, on at least mix_min_returns returns, while its
+    # return rate does not break the literal rule.
+    mix_min_returns: int = Field(default=10, ge=1)
+    mix_min_rise: float = Field(default=0.15, ge=0)
+    # A buyer event: the top buyer made this share of an alert's returns (the top two,
+    # buyer_event_share + 0.2).
+    buyer_event_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class ChannelSettings(Section):
@@ -501,6 +545,8 @@ class Settings(BaseSettings):
     memory_limit: str = "1GB"
     threads: int | None = None
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    # Item -> category rules for sources without a category column (issue 17).
+    categories: list[CategoryMapping] = Field(default_factory=list)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     source: SourceSettings = Field(default_factory=SourceSettings)
     shops: list[ShopSettings] = Field(default_factory=list)

@@ -1,15 +1,32 @@
 """Naming a slice for a person, the same way in the chat digest, the report and the CLI.
 
-A slice is what a return rate is computed over: the whole shop, a province (region) or a
-SKU. Detection names a slice `dimension:key` (`sku:3712345678901`, `shop:*`) when one
+A slice is what a return rate is computed over: the whole shop, a province (region), a
+SKU, a product, a category, a carrier, or a carrier in a province (`carrier_region`, key
+`<carrier>|<province>`). Detection names a slice `dimension:key` (`sku:3712345678901`, `shop:*`) when one
 anomaly explains another; `parse_slice_id` reads that back.
 """
 
 from __future__ import annotations
 
 WORDS: dict[str, dict[str, str]] = {
-    "zh": {"shop": "全店", "region": "{key}", "sku": "SKU {key}"},
-    "en": {"shop": "Whole shop", "region": "Region {key}", "sku": "SKU {key}"},
+    "zh": {
+        "shop": "全店",
+        "region": "{key}",
+        "sku": "SKU {key}",
+        "product": "商品 {key}",
+        "category": "类目 {key}",
+        "carrier": "快递 {key}",
+        "carrier_region": "{carrier} · {province}",
+    },
+    "en": {
+        "shop": "Whole shop",
+        "region": "Region {key}",
+        "sku": "SKU {key}",
+        "product": "Product {key}",
+        "category": "Category {key}",
+        "carrier": "Carrier {key}",
+        "carrier_region": "{carrier} · {province}",
+    },
 }
 NAME_SEPARATOR = " · "
 NAME_CHARS = 24  # product names are long; a phone line is not
@@ -50,6 +67,9 @@ def slice_label(
         return f"{dimension} {key}"
     if dimension == "sku" and key_chars is not None and len(key) > key_chars:
         key = "…" + key[-key_chars:]
+    if dimension == "carrier_region":  # key `<carrier>|<province>`
+        carrier, _, province = key.partition("|")
+        return words[dimension].format(carrier=carrier, province=province)
     label = words[dimension].format(key=key)
     name = product_name.strip() if isinstance(product_name, str) else ""
     if dimension == "sku" and name:

@@ -22,6 +22,7 @@ def lit(value: object) -> str:
 
 
 @cache
+@cache
 def read_sql(package: str, name: str) -> str:
     """The text of `sql/<name>.sql` in `package` (e.g. "returnwatch.report"), shipped as
     package data (pyproject.toml, `[tool.setuptools.package-data]`)."""

@@ -111,7 +111,7 @@ def test_bad_values_say_what_is_allowed(tmp_path, monkeypatch):
     assert _problems() == [
         f"{config}: [detection] mode = \"literall\" — must be 'default' or 'literal'",
         f"{config}: [detection] window_days = 0 — must be greater than or equal to 1",
-        f"{config}: [detection] dimensions #2 = \"city\" — must be 'shop', 'region' or 'sku'",
+        f"{config}: [detection] dimensions #2 = \"city\" — must be 'shop', 'region', 'sku', 'product', 'category', 'carrier' or 'carrier_region'",
         f"{config}: [alerts] language = \"fr\" — must be 'zh' or 'en'",
     ]
 

@@ -13,41 +13,27 @@ Two modes (`[detection] mode`):
   spikes. A SKU spike that explains its region's or the shop's excess folds them in
   (`explained_by`), so one cause is one alert.
 
-SQL (`sql/detection_features.sql`) builds the features set-based; this module adds the
-tail probabilities (scipy), the FDR step, the folding and the wording, then replaces the
-days' rows. docs/detection.md has the full method.
+This module is pure: SQL (`sql/detection_features.sql`, `sql/literal_anomalies.sql`)
+builds the features set-based, and the functions here turn frames handed to them into
+anomaly rows — the tail probabilities (scipy), the FDR step, the folding and the wording.
+`warehouse.detection` runs the SQL and replaces the days' rows. docs/detection.md has the
+full method.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from returnwatch.settings import DetectionSettings, Settings
-from returnwatch.transforms.rates import (
-    STORED_LAG_DAYS,
-    affected_days,
-    clusters,
-    consume_dirty_days,
-    date_range,
-    feed_days,
-    reach_days,
-    read_sql,
-    recompute_rates,
-    refresh_rates,
-    shop_ids,
-    transaction,
-)
-
-OnAnomalies = Callable[[duckdb.DuckDBPyConnection, str, list[date]], None]
+from returnwatch.settings import DetectionSettings
+from returnwatch.transforms.rates import STORED_LAG_DAYS, reach_days
 
 ANOMALY_COLUMNS = [
     "shop_id",
@@ -73,8 +59,51 @@ ANOMALY_COLUMNS = [
     "reason",
     "mode",
     "detected_at",
+    "test",
+    "baseline_used",
+    "test_lift",
+    "quality_returns",
+    "buyers",
+    "top_buyer_returns",
+    "top2_buyer_returns",
 ]
-DIMENSION_ORDER = ("shop", "region", "sku")
+# The anomalies table's column types (warehouse/migrations/0002): every hand-over of the
+# anomaly rows to DuckDB is cast to these, never left to type inference. DuckDB infers a
+# DataFrame's column types from a sample of rows: a `related` column whose sampled lists
+# are all empty becomes NULL[] and the insert fails on the one long list (issue 15).
+ANOMALY_TYPES = {
+    "shop_id": "VARCHAR",
+    "day": "DATE",
+    "dimension": "VARCHAR",
+    "key": "VARCHAR",
+    "return_rate": "DOUBLE",
+    "baseline_rate": "DOUBLE",
+    "lift": "DOUBLE",
+    "order_lines": "BIGINT",
+    "returns": "BIGINT",
+    "exposure_lines": "DOUBLE",
+    "detector_rate": "DOUBLE",
+    "expected_returns": "DOUBLE",
+    "extra_returns": "DOUBLE",
+    "dispersion": "DOUBLE",
+    "p_value": "DOUBLE",
+    "q_value": "DOUBLE",
+    "score": "DOUBLE",
+    "severity": "VARCHAR",
+    "explained_by": "VARCHAR",
+    "related": "VARCHAR[]",
+    "reason": "VARCHAR",
+    "mode": "VARCHAR",
+    "detected_at": "TIMESTAMP",
+    "test": "VARCHAR",
+    "baseline_used": "VARCHAR",
+    "test_lift": "DOUBLE",
+    "quality_returns": "BIGINT",
+    "buyers": "BIGINT",
+    "top_buyer_returns": "BIGINT",
+    "top2_buyer_returns": "BIGINT",
+}
+DIMENSION_ORDER = ("shop", "region", "sku", "product", "category", "carrier", "carrier_region")
 # "Exceeds" in the literal rule means by more than this: a rate equal to the threshold in
 # exact arithmetic must not fire or not depending on how a mean was summed.
 TIE_TOLERANCE = 1e-12
@@ -111,7 +140,11 @@ class DetectionSummary:
             span = f"{self.days[0]}..{self.days[-1]}" if len(self.days) > 1 else f"{self.days[0]}"
         else:
             span = "no days"
-        dims = ", ".join(f"{d} {self.by_dimension.get(d, 0)}" for d in DIMENSION_ORDER)
+        dims = ", ".join(
+            f"{d} {self.by_dimension.get(d, 0)}"
+            for d in DIMENSION_ORDER
+            if d in ("shop", "region", "sku") or self.by_dimension.get(d)
+        )
         sev = ", ".join(
             f"{s} {self.by_severity[s]}"
             for s in ("critical", "warning", "info")
@@ -130,152 +163,24 @@ class DetectionSummary:
 
 
 # --------------------------------------------------------------------------------------
-# Entry points
-
-
-def detect_days(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    days: list[date],
-    *,
-    on_anomalies: OnAnomalies | None = None,
-) -> DetectionSummary:
-    """Replace the anomalies of these days for one shop, in one transaction.
-
-    Reads `daily_return_rates`, which must be current for the days and the
-    `rates.feed_days(settings)` days before them (what `refresh_rates`/`refresh_dirty`
-    keep). If given, `on_anomalies(con, shop_id, days)` runs inside the same transaction
-    before COMMIT, so whatever it writes (the alerts outbox) commits with the anomalies.
-    """
-    days = sorted(set(days))
-    with transaction(con):
-        summary = detect_in_transaction(con, settings, shop_id, days)
-        if on_anomalies is not None:
-            on_anomalies(con, shop_id, days)
-    return summary
-
-
-def detect_dirty(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    *,
-    on_anomalies: OnAnomalies | None = None,
-) -> DetectionSummary:
-    """The nightly increment in one transaction: consume the shop's dirty days, recompute
-    the rates they feed, detect those days, run `on_anomalies`, COMMIT.
-
-    A crash anywhere leaves the dirty days in place for the next run.
-    """
-    with transaction(con):
-        dirty = consume_dirty_days(con, shop_id)
-        days = affected_days(con, settings, shop_id, dirty)
-        if days:
-            recompute_rates(con, settings, shop_id, days)
-        summary = detect_in_transaction(con, settings, shop_id, days)
-        if on_anomalies is not None:
-            on_anomalies(con, shop_id, days)
-    return summary
-
-
-def run_detect(
-    settings: Settings, start: date, end: date, shop_id: str | None = None
-) -> DetectionSummary:
-    """`returnwatch detect --start --end`: a backfill of rates, baselines and anomalies.
-
-    For each shop (all shops in the warehouse when shop_id is None): recompute the rates
-    of start..end, of the days before it that its baselines read and of the days after it
-    that read its rates, then detect every day of start..end. No chat message is sent.
-    Writes the working file (waiting while another writer holds it); publishing it for
-    analysts is the caller's step.
-    """
-    from returnwatch.warehouse.publish import open_working
-
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    con = open_working(settings)
-    try:
-        shops = [shop_id] if shop_id is not None else shop_ids(con)
-        days = date_range(start, end)
-        summary = DetectionSummary(mode=settings.detection.mode, days=days)
-        for shop in shops:
-            backfill_rates(con, settings, shop, start, end)
-            summary = summary.merge(detect_days(con, settings, shop, days))
-        return summary
-    finally:
-        con.close()
-
-
-def backfill_rates(
-    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, start: date, end: date
-) -> list[date]:
-    """Recompute the rates detection of start..end reads, and the days start..end feeds."""
-    history_start = start - timedelta(days=feed_days(settings))
-    return refresh_rates(con, settings, shop_id, start=history_start, end=end)
-
-
-def detect_in_transaction(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    days: list[date],
-    *,
-    detected_at: datetime | None = None,
-) -> DetectionSummary:
-    """Replace the anomalies of `days` for one shop; the caller owns the transaction."""
-    detection = settings.detection
-    detected_at = detected_at or datetime.now()
-    summary = DetectionSummary(mode=detection.mode, days=list(days), shops=[shop_id])
-    if not days:
-        return summary
-    frames = []
-    for group in clusters(days, feed_days(settings)):
-        if detection.mode == "literal":
-            frame = literal_anomalies(con, detection, shop_id, group)
-        else:
-            frame, tested = default_anomalies(con, detection, shop_id, group)
-            summary.tested += tested
-        frames.append(frame)
-    anomalies = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    con.execute(
-        "DELETE FROM anomalies WHERE shop_id = $shop_id AND day IN (SELECT unnest($days::DATE[]))",
-        {"shop_id": shop_id, "days": days},
-    )
-    if len(anomalies):
-        anomalies["mode"] = detection.mode
-        anomalies["detected_at"] = pd.Timestamp(detected_at)
-        anomalies = anomalies[ANOMALY_COLUMNS]
-        con.register("_rw_new_anomalies", anomalies)
-        try:
-            con.execute("INSERT INTO anomalies BY NAME SELECT * FROM _rw_new_anomalies")
-        finally:
-            con.unregister("_rw_new_anomalies")
-        summary.anomalies = len(anomalies)
-        summary.primary = int(anomalies["explained_by"].isna().sum())
-        summary.by_dimension = anomalies["dimension"].value_counts().to_dict()
-        summary.by_severity = anomalies["severity"].value_counts().to_dict()
-    return summary
-
-
-# --------------------------------------------------------------------------------------
 # Literal mode
 
 
-def literal_anomalies(
-    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
-) -> pd.DataFrame:
-    frame = con.execute(
-        read_sql("literal_anomalies"),
-        {
-            "shop_id": shop_id,
-            "days": days,
-            "dimensions": list(detection.dimensions),
-            "min_history_days": detection.min_history_days,
-            "lift_threshold": detection.lift_threshold,
-            "tie_tolerance": TIE_TOLERANCE,
-        },
-    ).df()
+def literal_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `sql/literal_anomalies.sql` for one cluster of days."""
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "dimensions": list(detection.dimensions),
+        "min_history_days": detection.min_history_days,
+        "lift_threshold": detection.lift_threshold,
+        "tie_tolerance": TIE_TOLERANCE,
+    }
+
+
+def literal_frame(fired: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
+    """The literal rule's rows (`sql/literal_anomalies.sql`) as anomaly rows."""
+    frame = fired.copy()
     frame["exposure_lines"] = np.nan
     frame["detector_rate"] = np.nan
     frame["dispersion"] = np.nan
@@ -286,6 +191,9 @@ def literal_anomalies(
     frame["related"] = [[] for _ in range(len(frame))]
     frame["severity"] = severities(frame, detection)
     frame["reason"] = [literal_reason(row, detection) for row in frame.itertuples()]
+    frame["test"] = "literal"
+    frame["baseline_used"] = "literal baseline"
+    frame["test_lift"] = frame["lift"]
     return frame
 
 
@@ -303,49 +211,58 @@ def literal_reason(row, detection: DetectionSettings) -> str:
 # Default mode
 
 
-def default_anomalies(
-    con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
-) -> tuple[pd.DataFrame, int]:
-    """The default detector's anomalies for one cluster of days, and how many slice-days
-    it tested."""
+def features_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `sql/detection_features.sql` for one cluster of days: the
+    settings and the constant day bounds its scans read (docs/detection.md)."""
     reach = reach_days(detection)
-    features = con.execute(
-        read_sql("detection_features"),
-        {
-            "shop_id": shop_id,
-            "days": days,
-            "dimensions": list(detection.dimensions),
-            "window_days": detection.window_days,
-            "lag_days": detection.return_lag_days,
-            "stored_lags": detection.return_lag_days <= STORED_LAG_DAYS,
-            "min_lag_refunds": detection.min_lag_refunds,
-            "min_history_days": detection.min_history_days,
-            "min_order_lines": detection.min_order_lines,
-            "lift_threshold": detection.lift_threshold,
-            "min_extra_returns": detection.min_extra_returns,
-            "screen_z": detection.screen_z,
-            "first_day": days[0] - timedelta(days=reach),
-            "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
-            "first_c1_day": days[0] - timedelta(days=2 * detection.window_days),
-            "first_clean_day": days[0] - timedelta(days=detection.window_days),
-            "last_day": days[-1],
-        },
-    ).df()
-    scored = score(features, detection)
-    tested = int(scored["is_tested"].sum())
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "dimensions": list(detection.dimensions),
+        "window_days": detection.window_days,
+        "lag_days": detection.return_lag_days,
+        "stored_lags": detection.return_lag_days <= STORED_LAG_DAYS,
+        "min_lag_refunds": detection.min_lag_refunds,
+        "min_history_days": detection.min_history_days,
+        "min_order_lines": detection.min_order_lines,
+        "lift_threshold": detection.lift_threshold,
+        "min_extra_returns": detection.min_extra_returns,
+        "screen_z": detection.screen_z,
+        "first_day": days[0] - timedelta(days=reach),
+        "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
+        "first_c1_day": days[0] - timedelta(days=2 * detection.window_days),
+        "first_clean_day": days[0] - timedelta(days=detection.window_days),
+        "last_day": days[-1],
+    }
+
+
+def flagged_skus(scored: pd.DataFrame) -> list[str]:
+    """The SKUs among the anomalies, whose returns `sql/sku_region_returns.sql` splits
+    over provinces for `fold`."""
+    flagged = scored[scored["is_anomaly"]]
+    return flagged.loc[flagged["dimension"] == "sku", "key"].unique().tolist()
+
+
+def default_frame(
+    scored: pd.DataFrame, breakdown: pd.DataFrame, detection: DetectionSettings
+) -> pd.DataFrame:
+    """The anomalies of `score`'s output, folded (`fold`, with the SKUs' province split),
+    with severity and reason."""
     flagged = scored[scored["is_anomaly"]].copy()
     if len(flagged):
-        skus = flagged.loc[flagged["dimension"] == "sku", "key"].unique().tolist()
-        breakdown = pd.DataFrame(columns=["day", "key", "province", "returns"])
-        if skus:
-            breakdown = con.execute(
-                read_sql("sku_region_returns"),
-                {"shop_id": shop_id, "days": days, "skus": skus},
-            ).df()
         flagged = fold(flagged, breakdown, detection)
     flagged["severity"] = severities(flagged, detection)
     flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
-    return flagged, tested
+    flagged["test"] = "spike"
+    flagged["baseline_used"] = f"{detection.window_days}-day clean history"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
+    return flagged
+
+
+def empty_breakdown() -> pd.DataFrame:
+    """A `sql/sku_region_returns.sql` result with no rows."""
+    return pd.DataFrame(columns=["day", "key", "province", "returns"])
 
 
 def score(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
@@ -497,10 +414,16 @@ def benjamini_hochberg(f: pd.DataFrame) -> pd.Series:
 
 
 def passes(
-    row: pd.Series, returns: float, detection: DetectionSettings, expected: float | None = None
+    row: pd.Series,
+    returns: float,
+    detection: DetectionSettings,
+    expected: float | None = None,
+    *,
+    nominal: bool = False,
 ) -> bool:
     """Would this slice still be an anomaly with `returns` instead of its own count (and
-    `expected` instead of its expected returns)? Same conditions, same night's BH cut."""
+    `expected` instead of its expected returns)? Same conditions, same night's BH cut
+    (`nominal`: p <= fdr_alpha instead, for "is there still an excess at all")."""
     factor = 1 + detection.lift_threshold
     mu = row["expected_returns"] if expected is None else expected
     if returns - mu < detection.min_extra_returns or returns <= factor * mu:
@@ -509,7 +432,8 @@ def passes(
     if not rate - factor * row["baseline_rate"] > TIE_TOLERANCE:
         return False
     p = upper_tail(np.array([returns]), np.array([mu]), np.array([row["_c"]]))[0]
-    return bool(p <= row["_p_cut"])
+    cut = max(row["_p_cut"], detection.fdr_alpha) if nominal else row["_p_cut"]
+    return bool(p <= cut)
 
 
 def fold(
@@ -536,10 +460,107 @@ def fold(
     flagged = flagged.copy()
     flagged["explained_by"] = None
     flagged["related"] = [[] for _ in range(len(flagged))]
+    by_province = breakdown
+    if "carrier" in breakdown:
+        by_province = breakdown.groupby(["day", "key", "province"], as_index=False)["returns"].sum()
     for day, rows in flagged.groupby("day"):
-        _fold_day(flagged, rows, breakdown[breakdown["day"] == day], detection)
+        _fold_day(flagged, rows, by_province[by_province["day"] == day], detection)
+        _fold_nested_day(flagged, rows.index, breakdown[breakdown["day"] == day], detection)
     _resolve_chains(flagged)
     return flagged
+
+
+def _contains(parent: pd.Series, child: pd.Series, breakdown: pd.DataFrame) -> float:
+    """How many of the child's returns that day lie in the parent slice (0: not nested).
+
+    Nesting known from the keys (carrier x province in its region and its carrier) or
+    from the SKUs' breakdown (a SKU in its product, in carrier x province slices)."""
+    pd_, cd = parent["dimension"], child["dimension"]
+    pk, ck = str(parent["key"]), str(child["key"])
+    if pd_ == "region" and cd == "carrier_region":
+        return float(child["returns"]) if ck.endswith(f"|{pk}") else 0.0
+    if pd_ == "carrier" and cd == "carrier_region":
+        return float(child["returns"]) if ck.startswith(f"{pk}|") else 0.0
+    if cd != "sku" or "carrier" not in breakdown:
+        return 0.0
+    mine = breakdown[breakdown["key"] == ck]
+    if pd_ == "product":
+        return float(mine.loc[mine["product_id"] == pk, "returns"].sum())
+    if pd_ == "carrier_region":
+        carrier, _, province = pk.partition("|")
+        inside = (mine["carrier"] == carrier) & (mine["province"] == province)
+        return float(mine.loc[inside, "returns"].sum())
+    return 0.0
+
+
+# Parent and child dimensions whose nesting `_fold_nested_day` settles (region vs SKU and
+# the shop are `_fold_day`'s).
+NESTED = (
+    ("product", "sku"),
+    ("region", "carrier_region"),
+    ("carrier", "carrier_region"),
+    ("carrier_region", "sku"),
+)
+
+
+def _rises(returns: float, expected: float, c: float, detection: DetectionSettings) -> bool:
+    """A nominal excess (p <= fdr_alpha, the floors on impact and lift): is there still a
+    rise in what is left of a slice once the explained part is taken out?"""
+    if expected <= 0 or returns - expected < detection.min_extra_returns:
+        return False
+    if returns <= (1 + detection.lift_threshold) * expected:
+        return False
+    p = upper_tail(np.array([returns]), np.array([expected]), np.array([c]))[0]
+    return bool(p <= detection.fdr_alpha)
+
+
+def _fold_nested_day(
+    flagged: pd.DataFrame, index: pd.Index, breakdown: pd.DataFrame, detection: DetectionSettings
+) -> None:
+    """The new slices' nesting (issue 17), the way `_fold_day` settles region vs SKU: a
+    parent is explained by its one child anomaly when removing the child's extra returns
+    in it leaves the parent without even a nominal excess (a carrier x province spike
+    explained by one SKU folds under it); when several children rise, or the rest of the
+    parent still does, the parent stays and a child is explained by it when removing its
+    share of the parent's excess leaves the child no anomaly (a product-wide batch folds
+    its SKUs, a province-wide problem its couriers)."""
+    for parent_dim, child_dim in NESTED:
+        parents = [i for i in index if flagged.at[i, "dimension"] == parent_dim]
+        children = [i for i in index if flagged.at[i, "dimension"] == child_dim]
+        for p in parents:
+            parent = flagged.loc[p]
+            if parent["explained_by"] is not None:
+                continue
+            inside, rest_returns, rest_expected = {}, parent["returns"], parent["expected_returns"]
+            for c in children:
+                child = flagged.loc[c]
+                n = _contains(parent, child, breakdown)
+                if n > 0:
+                    share = n / child["returns"] if child["returns"] else 0.0
+                    inside[c] = max(child["extra_returns"], 0.0) * share
+                    rest_returns -= n
+                    rest_expected -= child["expected_returns"] * share
+            if not inside:
+                continue
+            # Several children rising, or the rest of the parent (without these children's
+            # returns and expectation) still rising, says the cause is spread over the
+            # parent (a product-wide batch, a province's parcels whatever the courier).
+            spread = len(inside) >= 2 or _rises(
+                rest_returns, rest_expected, parent["_c"], detection
+            )
+            if not spread:
+                top = max(inside, key=inside.get)
+                flagged.at[p, "explained_by"] = _label(flagged.loc[top])
+                continue
+            # The parent stays: its excess is spread over its children as their returns are.
+            excess = max(parent["extra_returns"], 0.0)
+            for c in inside:
+                child = flagged.loc[c]
+                if child["explained_by"] is not None:
+                    continue  # already folded elsewhere (its region, the shop)
+                part = excess * _contains(parent, child, breakdown) / max(parent["returns"], 1)
+                if part > 0 and not passes(child, child["returns"] - part, detection):
+                    flagged.at[c, "explained_by"] = _label(parent)
 
 
 def _rest_of_shop_lift(shop: pd.Series, narrow: pd.DataFrame) -> list[float]:
@@ -686,3 +707,47 @@ def severities(frame: pd.DataFrame, detection: DetectionSettings) -> list[str]:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+# --------------------------------------------------------------------------------------
+# The hand-over to DuckDB
+
+
+def handover_frame(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """The anomaly rows in a shape whose DuckDB types do not depend on sampling.
+
+    Text columns become pandas string columns (DuckDB reads them as VARCHAR whatever they
+    hold, also when every sampled value is missing), numbers float64 or nullable Int64,
+    days and timestamps datetime64, and each `related` list a JSON array in the text
+    column `related_json`; `handover_select` casts every column to ANOMALY_TYPES.
+    """
+    out = pd.DataFrame(index=anomalies.index)
+    for column, kind in ANOMALY_TYPES.items():
+        values = anomalies[column] if column in anomalies else pd.Series([None] * len(anomalies))
+        if column == "related":
+            out["related_json"] = pd.array(
+                [json.dumps(list(v), ensure_ascii=False) for v in values], dtype="string"
+            )
+        elif kind == "VARCHAR":
+            out[column] = pd.array(
+                [None if _missing(v) else str(v) for v in values], dtype="string"
+            )
+        elif kind == "DOUBLE":
+            out[column] = pd.to_numeric(values, errors="raise").astype("float64")
+        elif kind == "BIGINT":
+            out[column] = pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64")
+        else:  # DATE, TIMESTAMP
+            out[column] = pd.to_datetime(values)
+    return out.reset_index(drop=True)
+
+
+def handover_select(relation: str) -> str:
+    """SELECT every anomalies column from the registered `handover_frame`, cast to its
+    type (`related` parsed from its JSON text)."""
+    exprs = [
+        f"CAST(related_json AS JSON)::VARCHAR[] AS {column}"
+        if column == "related"
+        else f"CAST({column} AS {kind}) AS {column}"
+        for column, kind in ANOMALY_TYPES.items()
+    ]
+    return f"SELECT {', '.join(exprs)} FROM {relation}"

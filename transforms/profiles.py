@@ -117,6 +117,9 @@ CANONICAL_ORDERS = Profile(
         Field("carrier", ("carrier",)),
         Field("customer_id", ("customer_id",), "secret_id"),
         Field("order_status", ("order_status",)),
+        # Optional (issue 17): the SKU's product, and its category.
+        Field("product_id", ("product_id",), "id"),
+        Field("category", ("category",)),
     ),
 )
 
@@ -151,6 +154,8 @@ CANONICAL_REFUNDS = Profile(
         Field("carrier", ("carrier",)),
         Field("return_carrier", ("return_carrier",)),
         Field("arbitration_status", ("arbitration_status",)),
+        # Optional (issue 17): the SKU's product.
+        Field("product_id", ("product_id",), "id"),
     ),
 )
 

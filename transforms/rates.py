@@ -1,4 +1,4 @@
-"""Exact daily return rates and their literal baselines, recomputed only where inputs changed.
+"""Daily return rates: the SQL and the pure date arithmetic of recomputing them.
 
 `daily_return_rates` is replaced day by day: the target days' rows are deleted and
 recomputed by one set-based statement (`sql/daily_return_rates.sql`) that reads only the
@@ -6,41 +6,90 @@ order lines and refunds of those days and of the baseline window before them. A 
 feeds the baselines of the days after it, so every entry point widens the changed days by
 `feed_days(settings)` before recomputing; the work grows with the changed days, never with
 the history.
+
+This module is pure (no connection, no table written): the SQL text and the functions
+that decide which days a statement covers. `warehouse.rates` runs the statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
-from functools import cache
-from importlib import resources
+import re
+from collections.abc import Iterable
+from datetime import date, timedelta
 
-import duckdb
-
-from returnwatch.settings import DetectionSettings, Settings
+from returnwatch import sql as sql_text
+from returnwatch.settings import CategoryMapping, DetectionSettings, Settings
+from returnwatch.sql import lit
 
 RETURN_TYPES = ("return_refund", "refund_only")
 
+# 售后原因 classes (issue 17), matched as regular expressions on the reason text. Quality
+# returns are those the platform's 品质退货率 counts against the shop: quality problems and
+# goods not as described (抖店 售后原因 "质量问题", "商品与描述不符", and the labels
+# 做工/瑕疵/材质/假冒 under them). Damage in transit is the logistics' fault, not the
+# product's: "物流破损" and its wordings (破损, 压坏, 漏液), counted apart so a carrier x
+# province spike shows its damaged share (`damage_pattern`: the report's own rule).
+QUALITY_REASON_PATTERN = "质量|描述不符|与描述|做工|瑕疵|材质|假冒|假货|不符"
 
-@cache
+
+def damage_pattern(settings: Settings) -> str:
+    """Damaged in transit, as the monthly report counts it (`[report] damage_reasons`
+    labels and `damage_keywords`), as one regular expression over the 售后原因."""
+    report = settings.report
+    exact = [f"^{re.escape(r)}$" for r in report.damage_reasons]
+    words = [re.escape(w) for w in report.damage_keywords]
+    return "|".join(exact + words) or "$^"
+
+
 def read_sql(name: str) -> str:
-    """The text of `transforms/sql/<name>.sql`."""
-    return (resources.files("returnwatch.transforms") / "sql" / f"{name}.sql").read_text(
-        encoding="utf-8"
+    """The text of `transforms/sql/<name>.sql` (returnwatch.sql.read_sql, cached)."""
+    return sql_text.read_sql("returnwatch.transforms", name)
+
+
+def category_rule_sql(
+    mappings: list[CategoryMapping],
+    *,
+    product: str = "product_id",
+    sku: str = "sku_id",
+    name: str = "product_name",
+) -> str:
+    """The `[[categories]]` mapping as one SQL expression over an item's product id, SKU
+    id and product name: the first entry that matches names the category; NULL when none
+    does (the rates then say 'unknown', counted like any slice)."""
+    branches = []
+    for mapping in mappings:
+        tests = [f"{col} IN ({', '.join(lit(i) for i in mapping.ids)})"
+                 for col in (product, sku) if mapping.ids]  # fmt: skip
+        tests += [
+            f"starts_with({col}, {lit(p)})" for p in mapping.prefixes for col in (product, sku)
+        ]
+        tests += [f"contains(coalesce({name}, ''), {lit(k)})" for k in mapping.keywords]
+        if tests:
+            branches.append(f"WHEN {' OR '.join(tests)} THEN {lit(mapping.category)}")
+    if not branches:
+        return "NULL::VARCHAR"
+    return f"(CASE {' '.join(branches)} END)"
+
+
+def daily_rates_sql(settings: Settings) -> str:
+    """`sql/daily_return_rates.sql` with the settings' category rule filled in."""
+    return read_sql("daily_return_rates").replace(
+        "{category_rule}", category_rule_sql(settings.categories)
     )
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN … COMMIT, or ROLLBACK and re-raise."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+def rates_params(settings: Settings, shop_id: str, days: list[date]) -> dict:
+    """The parameters of `daily_rates_sql` for one cluster of target days."""
+    window = settings.detection.window_days
+    return {
+        "shop_id": shop_id,
+        "days": days,
+        "window_days": window,
+        "first_day": days[0] - timedelta(days=window),
+        "last_day": days[-1],
+        "quality_pattern": QUALITY_REASON_PATTERN,
+        "damage_pattern": damage_pattern(settings),
+    }
 
 
 def feed_days(settings: Settings) -> int:
@@ -59,46 +108,20 @@ def reach_days(detection: DetectionSettings) -> int:
     """
     if detection.mode == "literal":
         return detection.window_days
-    return 4 * detection.window_days + detection.return_lag_days
+    reach = 4 * detection.window_days + detection.return_lag_days
+    if "drift" in detection.tests:
+        # the drift test's two windows, and the day before (docs/detection.md, "Slow drift")
+        reach = max(reach, detection.drift_days + detection.drift_baseline_days + 1)
+    return reach
 
 
-def shop_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every shop with order lines or refunds in the warehouse."""
-    rows = con.execute(
-        "SELECT shop_id FROM order_lines UNION SELECT shop_id FROM refund_records ORDER BY 1"
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def last_day(con: duckdb.DuckDBPyConnection, shop_id: str) -> date | None:
-    """The latest day with order lines, refunds or rates for the shop."""
-    row = con.execute(
-        """
-        SELECT max(day) FROM (
-            SELECT max(paid_at)::date AS day FROM order_lines WHERE shop_id = $shop_id
-            UNION ALL
-            SELECT max(requested_at)::date FROM refund_records WHERE shop_id = $shop_id
-            UNION ALL
-            SELECT max(day) FROM daily_return_rates WHERE shop_id = $shop_id
-        )
-        """,
-        {"shop_id": shop_id},
-    ).fetchone()
-    return row[0] if row else None
-
-
-def affected_days(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    changed: Iterable[date],
-) -> list[date]:
-    """The changed days and every day whose baselines they feed, up to the shop's last day."""
+def widen_days(changed: Iterable[date], horizon: date | None, reach: int) -> list[date]:
+    """The changed days and every day up to `reach` days after each, none after the horizon
+    (the shop's last day; a changed day later than it is its own horizon)."""
     changed = sorted(set(changed))
     if not changed:
         return []
-    horizon = max(d for d in (last_day(con, shop_id), changed[-1]) if d is not None)
-    reach = feed_days(settings)
+    horizon = max(d for d in (horizon, changed[-1]) if d is not None)
     days: set[date] = set()
     for day in changed:
         end = min(day + timedelta(days=reach), max(horizon, day))
@@ -135,160 +158,3 @@ LINE_LOOKBACK_DAYS = 31
 # every line paid that long before a target day. The detector reads its lag profile from
 # that table when `return_lag_days` is within it.
 STORED_LAG_DAYS = LINE_LOOKBACK_DAYS
-
-_FALLBACKS_NEEDED = """
-    SELECT
-        count(*) FILTER (WHERE own_province IS NULL AND line_id IS NOT NULL AND NOT line_found),
-        count(*) FILTER (WHERE own_province IS NULL AND line_province IS NULL)
-    FROM _rw_returns
-"""
-
-
-def resolve_returns(
-    con: duckdb.DuckDBPyConnection, shop_id: str, first_day: date, last_day: date
-) -> None:
-    """Fill the temp table `_rw_returns`: the shop's returns requested first_day ..
-    last_day, with what their region is resolved from (`sql/scoped_returns.sql`).
-
-    The `refunds` view joins every refund to every order line of the shop on each read, so
-    its cost grows with the history. Here a refund's order line is looked for among the
-    lines paid from `LINE_LOOKBACK_DAYS` before first_day (older row groups are skipped);
-    the whole table is read only for the refunds whose line is not there, and for the
-    order's region (which needs all the order's lines) only when a refund has no other.
-    A night whose refunds all name a recent line with a province never scans the history.
-    """
-    paid_from = datetime.combine(first_day - timedelta(days=LINE_LOOKBACK_DAYS), time.min)
-    paid_to = datetime.combine(last_day + timedelta(days=1), time.min)
-    con.execute(
-        read_sql("scoped_returns"),
-        {
-            "shop_id": shop_id,
-            "first_day": first_day,
-            "last_day": last_day,
-            "paid_from": paid_from,
-            "paid_to": paid_to,
-        },
-    )
-    lines_missing, _ = _fallbacks_needed(con)
-    if lines_missing:
-        con.execute(read_sql("returns_line_fallback"), {"shop_id": shop_id})
-    _, regions_missing = _fallbacks_needed(con)
-    if regions_missing:
-        con.execute(read_sql("returns_order_fallback"), {"shop_id": shop_id})
-
-
-def _fallbacks_needed(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """(staged returns whose line is still to be looked for in the whole table, staged
-    returns that need their order's region)."""
-    row = con.execute(_FALLBACKS_NEEDED).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
-@contextmanager
-def staged_returns(
-    con: duckdb.DuckDBPyConnection, shop_id: str, first_day: date, last_day: date
-) -> Iterator[str]:
-    """`resolve_returns` for the block, then drop `_rw_returns`; yields the table's name."""
-    resolve_returns(con, shop_id, first_day, last_day)
-    try:
-        yield "_rw_returns"
-    finally:
-        con.execute("DROP TABLE IF EXISTS _rw_returns")
-
-
-def recompute_rates(
-    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, days: list[date]
-) -> None:
-    """Replace the rows of exactly these days (no widening), inside the caller's transaction:
-    their `daily_return_rates` and their `return_lags`."""
-    window = settings.detection.window_days
-    sql = read_sql("daily_return_rates")
-    for group in clusters(days, window):
-        first_day = group[0] - timedelta(days=window)
-        con.execute(
-            "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
-            "(SELECT unnest($days::DATE[]))",
-            {"shop_id": shop_id, "days": group},
-        )
-        con.execute(
-            "DELETE FROM return_lags WHERE shop_id = $shop_id AND day IN "
-            "(SELECT unnest($days::DATE[]))",
-            {"shop_id": shop_id, "days": group},
-        )
-        with staged_returns(con, shop_id, first_day, group[-1]):
-            con.execute(
-                f"INSERT INTO daily_return_rates BY NAME {sql}",
-                {
-                    "shop_id": shop_id,
-                    "days": group,
-                    "window_days": window,
-                    "first_day": first_day,
-                    "last_day": group[-1],
-                },
-            )
-            con.execute(
-                f"INSERT INTO return_lags BY NAME {read_sql('return_lags')}",
-                {"shop_id": shop_id, "days": group, "max_lag": STORED_LAG_DAYS},
-            )
-
-
-def refresh_rates(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    shop_id: str,
-    days: Iterable[date] | None = None,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-) -> list[date]:
-    """Recompute `daily_return_rates` for the given days and/or the start–end range, and
-    for the days whose baselines they feed; returns the days recomputed (sorted).
-
-    Idempotent: the days' rows are replaced in one transaction.
-    """
-    changed = set(days or ())
-    if start is not None or end is not None:
-        if start is None or end is None:
-            raise ValueError("start and end go together")
-        changed.update(date_range(start, end))
-    targets = affected_days(con, settings, shop_id, changed)
-    if targets:
-        with transaction(con):
-            recompute_rates(con, settings, shop_id, targets)
-    return targets
-
-
-def consume_dirty_days(con: duckdb.DuckDBPyConnection, shop_id: str) -> list[date]:
-    """Read and delete the shop's dirty days, inside the caller's transaction.
-
-    Rows a concurrent load commits after this transaction began are invisible to it, so
-    they are neither read nor deleted: the next run picks them up.
-    """
-    rows = con.execute(
-        "SELECT DISTINCT day FROM dirty_days WHERE shop_id = $shop_id ORDER BY day",
-        {"shop_id": shop_id},
-    ).fetchall()
-    dirty = [row[0] for row in rows]
-    if dirty:
-        con.execute(
-            "DELETE FROM dirty_days WHERE shop_id = $shop_id AND day IN "
-            "(SELECT unnest($days::DATE[]))",
-            {"shop_id": shop_id, "days": dirty},
-        )
-    return dirty
-
-
-def refresh_dirty(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> list[date]:
-    """Recompute the rates the shop's last loads changed, and consume its dirty days.
-
-    Returns the days recomputed: the dirty days and the days whose baselines they feed
-    (the list to hand to `detection.detect_days`). Rates and the consumed dirty_days rows
-    commit together. `detection.detect_dirty` does this and the detection in one
-    transaction.
-    """
-    with transaction(con):
-        dirty = consume_dirty_days(con, shop_id)
-        targets = affected_days(con, settings, shop_id, dirty)
-        if targets:
-            recompute_rates(con, settings, shop_id, targets)
-    return targets

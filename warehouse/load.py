@@ -27,9 +27,12 @@ from returnwatch.warehouse.connection import joins_as_written
 TARGET_TABLES = {"orders": "order_lines", "refunds": "refund_records"}
 # Fields whose change moves a row between days or slices, so its days must be recomputed.
 _RATE_FIELDS = {
-    "orders": ("sku_id", "province"),
-    "refunds": ("refund_type", "sku_id", "province", "line_id", "order_id"),
-}
+    "orders": ("sku_id", "province", "product_id", "category", "carrier", "customer_id"),
+    "refunds": (
+        "refund_type", "sku_id", "province", "line_id", "order_id", "product_id", "carrier",
+        "reason",
+    ),
+}  # fmt: skip
 _DAY_FIELD = {"orders": "paid_at", "refunds": "requested_at"}
 # Fault injection for the "killed half-way" test: the process dies inside the transaction.
 CRASH_ENV = "RETURNWATCH_TEST_CRASH_DURING_LOAD"

@@ -167,6 +167,10 @@ def map_order(
             "carrier": carriers.get(line_id or "") or carriers.get("*"),
             "customer_id": customer,
             "order_status": _order_status(line) or _order_status(shop_order),
+            # issue 17 (product and SKU levels): sku_id above is still the product's id;
+            # mapping the API's own sku_id is the API source's change to make.
+            "product_id": None,
+            "category": None,
         }
         updated = max(order_updated, as_int(line.get("update_time")) or 0)
         rows.append(Mapped(line_id or "", updated, _complete(row, ORDER_FIELDS)))
@@ -262,6 +266,7 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
         "carrier": None,  # likewise
         "return_carrier": as_text(info.get("return_logistics_company_name")),
         "arbitration_status": c.ARBITRATE_STATUS_TEXT.get(arbitration or 0),
+        "product_id": None,  # issue 17: from its order line (sku_id above is the product's)
     }
     return Mapped(
         refund_id or "", as_int(info.get("update_time")) or 0, _complete(row, REFUND_FIELDS)

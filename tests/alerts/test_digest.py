@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from returnwatch.alerts.digest import (
@@ -129,3 +130,50 @@ def test_english_and_chinese_wording(con, kit, settings):
     assert all(
         len(line) < 60 for line in zh.text().splitlines() if "returnwatch alerts mute" not in line
     )
+
+
+def test_a_surge_lists_the_biggest_related_slices_and_counts_the_rest(settings):
+    """Issue 15: a shop-wide surge explains thousands of SKUs; the message names the
+    biggest few under 同时带动 and counts the others."""
+    from returnwatch.alerts.digest import MAX_RELATED_LISTED
+
+    shop = Spike(
+        "shop", "*", "critical", 0.4, 0.1, 3.0, 87_500, 35_000, 8_750.0, 26_250.0, 1e-9,
+        "surge", None,
+    )  # fmt: skip
+    part = ("info", 0.3, 0.1, 2.0, 25, 8, 2.0)
+    skus = tuple(
+        Spike("sku", f"s{i:04d}", *part, 6.0 + i / 1000, 1e-6, "part", "shop:*")
+        for i in range(3_500)
+    )
+    night = Night("shop-a", date(2026, 5, 31), None, (shop, *skus))
+    info = CHANNEL.model_copy(update={"min_severity": "info"})
+    digest = digest_for_channel(night, info, settings)
+    for lang, more in (("zh", "另有 3,495 个"), ("en", "and 3,495 more")):
+        text = render(replace(digest, language=lang)).text()
+        related = next(line for line in text.splitlines() if "s3499" in line)
+        assert related.count("SKU s") == MAX_RELATED_LISTED
+        assert "s3499" in related and "s3495" in related and "s3494" not in related
+        assert more in related
+
+
+def test_the_digest_names_the_test_the_baseline_and_a_buyer_event(con, kit, settings):
+    """Issue 17: a cold start says which parent's rate it beat; a buyer event says so;
+    a carrier x province slice reads as carrier · province."""
+    kit.add_anomaly(
+        con, "product", "P1", extra_returns=40.0, test="cold_start",
+        baseline_used="category:连衣裙", top_buyer_returns=3,
+    )  # fmt: skip
+    kit.add_anomaly(
+        con, "carrier_region", "中通快递|广东省", extra_returns=20.0, returns=17,
+        test="spike", baseline_used="28-day clean history", top_buyer_returns=17,
+    )  # fmt: skip
+    digest = digest_for_channel(load_night(con, settings, kit.SHOP, kit.NIGHT), CHANNEL, settings)
+    zh = render(replace(digest, language="zh")).text()
+    en = render(replace(digest, language="en")).text()
+    assert "检测：新品冷启动（对比 category:连衣裙 的退货率）" in zh
+    assert "Test: cold start (vs the rate of category:连衣裙)" in en
+    assert "中通快递 · 广东省" in zh
+    assert "买家集中：17 个退货中 17 个来自同一买家" in zh
+    assert "Buyer event: 17 returns, 17 from one buyer" in en
+    assert zh.count("买家集中") == 1  # 3 of 60 is no buyer event

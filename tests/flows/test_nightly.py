@@ -266,7 +266,7 @@ def test_two_shops_in_one_warehouse(flow_settings, shop_files, other_shop_files,
 def test_a_failing_task_notifies_the_channel_and_fails_the_run(
     flow_settings, shop_files, receiver, monkeypatch, kit
 ):
-    from returnwatch.transforms import detection
+    from returnwatch.warehouse import detection
 
     shop_files.drop(flow_settings.inbox)
 

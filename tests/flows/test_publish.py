@@ -161,8 +161,9 @@ def test_the_published_file_opens_in_duckdb_1_2(settings, tmp_path):
     _night(con, 1)
     publish(settings, con)  # a full copy: the first file becomes the standby
     con.execute(
-        "INSERT INTO daily_return_rates VALUES ('s', DATE '2026-08-14', 'shop', '*', 100, 9, "
-        "0.09, 0.06, 28, 0.5, now()::TIMESTAMP)"
+        "INSERT INTO daily_return_rates (shop_id, day, dimension, key, order_lines, returns, "
+        "return_rate, baseline_rate, baseline_days, lift, computed_at) VALUES "
+        "('s', DATE '2026-08-14', 'shop', '*', 100, 9, 0.09, 0.06, 28, 0.5, now()::TIMESTAMP)"
     )
     publish(settings, con)  # the standby, rewritten where it differs
     con.close()
@@ -176,6 +177,8 @@ def test_the_published_file_opens_in_duckdb_1_2(settings, tmp_path):
         "v_refund_processing_time",
         "v_refund_processing_daily",
         "v_return_reasons",
+        "v_serial_returners",
+        "v_carrier_regions",
     ]
     script = f"""
 import sys, duckdb

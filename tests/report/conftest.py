@@ -43,8 +43,8 @@ def shop_dir(tmp_path_factory) -> Path:
     from returnwatch.demo.exports import write_doudian_exports
     from returnwatch.demo.shop import generate_shop
     from returnwatch.sources.ingest import import_paths
-    from returnwatch.transforms.detection import run_detect
     from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.detection import run_detect
     from returnwatch.warehouse.publish import publish
 
     root = tmp_path_factory.mktemp("report-shop")

@@ -280,3 +280,23 @@ def test_periods(month, start, end, previous):
 def test_bad_months_are_refused(bad):
     with pytest.raises(ValueError):
         Period.parse(bad)
+
+
+def test_the_trend_band_leaves_out_the_days_the_detector_flagged(august, tables):
+    """Issue 17: the band is drawn from the detector's clean baseline, so a flagged shop day
+    does not widen the band of the days after it."""
+    trend = august.data.trend.copy()
+    trend.index = pd.to_datetime(trend["day"]).dt.date
+    anomalies = tables["anomalies"]
+    shop_days = set(pd.to_datetime(anomalies.loc[anomalies["dimension"] == "shop", "day"]).dt.date)
+    assert {d for d, f in trend["is_flagged"].items() if f} == {
+        d for d in shop_days if d in set(trend.index)
+    }
+    checked = []
+    for day in trend.index:
+        past = trend[(trend.index < day) & (trend.index >= day - dt.timedelta(days=28))]
+        clean = past[~past["is_flagged"].astype(bool)]
+        if len(past) == 28:  # the whole window lies inside the month: checkable here
+            checked.append(day)
+            assert trend.at[day, "baseline_rate"] == pytest.approx(clean["return_rate"].mean())
+    assert checked  # Aug 29-31

@@ -10,9 +10,10 @@ import pytest
 
 from returnwatch.demo.shop import SpikeSpec, generate_shop
 from returnwatch.settings import Settings
-from returnwatch.transforms.detection import detect_days
-from returnwatch.transforms.rates import STORED_LAG_DAYS, date_range, reach_days, read_sql
-from returnwatch.transforms.rates import refresh_rates as refresh
+from returnwatch.transforms.rates import STORED_LAG_DAYS, reach_days, read_sql
+from returnwatch.warehouse.detection import detect_days
+from returnwatch.warehouse.rates import date_range
+from returnwatch.warehouse.rates import refresh_rates as refresh
 from tests.helpers import connect_memory
 
 from .conftest import load_frames

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from returnwatch.transforms.rates import affected_days, refresh_dirty, refresh_rates
+from returnwatch.warehouse.rates import affected_days, refresh_dirty, refresh_rates
 
 from .conftest import load_frames
 from .hand_shop import EXPECTED, ORDERS, REFUNDS, SHOP, D, orders_frame, refunds_frame
 
 
-def rates_table(con) -> dict:
+def rates_table(con, dimensions=("shop", "region", "sku")) -> dict:
+    """The hand shop's rates of these dimensions (its lines carry no product, category or
+    carrier: tests/transforms/test_slices.py checks those slices)."""
     rows = con.execute(
         "SELECT day, dimension, key, order_lines, returns, return_rate, baseline_rate, "
-        "baseline_days, lift FROM daily_return_rates WHERE shop_id = ?",
-        [SHOP],
+        "baseline_days, lift FROM daily_return_rates WHERE shop_id = ? "
+        "AND list_contains(?, dimension)",
+        [SHOP, list(dimensions)],
     ).fetchall()
     return {(r[0].day, r[1], r[2]): tuple(r[3:]) for r in rows}
 
@@ -44,7 +47,9 @@ def test_recompute_is_idempotent(hand_shop, hand_settings):
     refresh_rates(hand_shop, hand_settings, SHOP, [D[4]])
     refresh_rates(hand_shop, hand_settings, SHOP, start=D[1], end=D[6])
     assert rates_table(hand_shop) == first
-    count = hand_shop.execute("SELECT count(*) FROM daily_return_rates").fetchone()[0]
+    count = hand_shop.execute(
+        "SELECT count(*) FROM daily_return_rates WHERE dimension IN ('shop', 'region', 'sku')"
+    ).fetchone()[0]
     assert count == len(EXPECTED)
 
 
@@ -131,7 +136,7 @@ def _load_regions_shop(con) -> None:
 def test_returns_resolve_their_region_as_the_refunds_view_does(con):
     from datetime import date
 
-    from returnwatch.transforms.rates import staged_returns
+    from returnwatch.warehouse.rates import staged_returns
 
     _load_regions_shop(con)
     want = con.execute(

@@ -45,11 +45,16 @@ def _snapshot(con) -> dict[str, object]:
 
 @pytest.fixture
 def rebuilt_warehouse(settings):
-    """A warehouse with rows whose last connect re-ran the rebuild of migration 0009."""
+    """A warehouse with rows whose next connect re-runs the rebuild of migration 0009 (and
+    0015, which adds columns to the tables 0009 rebuilds)."""
     con = connect(settings)
     _fill(con, 400_000)
     before = _snapshot(con)
-    con.execute("DELETE FROM schema_migrations WHERE version = 9")
+    # the schema 0009 met: without the columns 0015 adds (re-applied after it)
+    con.execute("ALTER TABLE order_lines DROP COLUMN product_id")
+    con.execute("ALTER TABLE order_lines DROP COLUMN category")
+    con.execute("ALTER TABLE refund_records DROP COLUMN product_id")
+    con.execute("DELETE FROM schema_migrations WHERE version IN (9, 15)")
     con.close()
     return working_path(settings), before
 

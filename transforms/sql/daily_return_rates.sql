@@ -16,7 +16,15 @@
 -- `refunds` view does, reading order_lines only where a refund needs it (the view, read
 -- here, would look up every order line of the shop each time).
 --
--- Parameters: $shop_id, $days (DATE[]: the days to emit), $window_days, and the days read:
+-- Slices (issue 17): product = product_id, else the SKU; category = the line's own, else
+-- the settings' [[categories]] rule ({category_rule}, filled in by
+-- `rates.daily_rates_sql`), else 'unknown'; carrier = the refund's own, else its line's,
+-- else 'unknown'; a return's product/category/carrier come from its order line. A
+-- return counts as quality (is_quality) or damaged in transit (is_damaged) when its
+-- 售后原因 matches $quality_pattern / $damage_pattern (`rates.QUALITY_REASON_PATTERN`).
+--
+-- Parameters: $shop_id, $days (DATE[]: the days to emit), $window_days, $quality_pattern,
+-- $damage_pattern, and the days read:
 -- $first_day (= min($days) - $window_days) .. $last_day (= max($days)), constants so the
 -- scans skip every row group outside them.
 
@@ -33,7 +41,11 @@ scoped_order_lines as (
         line.line_id,
         line.paid_at::date as day,
         coalesce(line.province, 'unknown') as province,
-        line.sku_id
+        line.sku_id,
+        coalesce(line.product_id, line.sku_id) as product_id,
+        line.product_name,
+        line.category as own_category,
+        coalesce(line.carrier, 'unknown') as carrier
     from order_lines as line
     where
         line.shop_id = $shop_id
@@ -48,38 +60,69 @@ scoped_returns as (
         coalesce(
             staged.own_province, staged.line_province, staged.order_province, 'unknown'
         ) as province,
-        staged.sku_id
+        staged.sku_id,
+        coalesce(staged.own_product_id, staged.line_product_id, staged.sku_id) as product_id,
+        coalesce(staged.line_product_name, staged.own_product_name) as product_name,
+        staged.line_category as own_category,
+        coalesce(staged.own_carrier, staged.line_carrier, 'unknown') as carrier,
+        coalesce(regexp_matches(staged.reason, $quality_pattern), false) as is_quality,
+        coalesce(regexp_matches(staged.reason, $damage_pattern), false) as is_damaged
     from _rw_returns as staged
 ),
 
 -- logic CTEs
 
+-- Each line and each return in every slice it belongs to: shop, region, sku, product,
+-- category (its own, else the [[categories]] rule, else 'unknown'), carrier and
+-- carrier x province (key '<carrier>|<province>').
+line_slices as (
+    select
+        day,
+        unnest([
+            {'dimension': 'shop', 'key': '*'},
+            {'dimension': 'region', 'key': province},
+            {'dimension': 'sku', 'key': sku_id},
+            {'dimension': 'product', 'key': product_id},
+            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
+            {'dimension': 'carrier', 'key': carrier},
+            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
+        ]) as slice
+    from scoped_order_lines
+),
+
+return_slices as (
+    select
+        day,
+        is_quality,
+        is_damaged,
+        unnest([
+            {'dimension': 'shop', 'key': '*'},
+            {'dimension': 'region', 'key': province},
+            {'dimension': 'sku', 'key': sku_id},
+            {'dimension': 'product', 'key': product_id},
+            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
+            {'dimension': 'carrier', 'key': carrier},
+            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
+        ]) as slice
+    from scoped_returns
+),
+
 order_counts as (
-    select day, 'shop' as dimension, '*' as key, count(*) as order_lines
-    from scoped_order_lines
-    group by day
-    union all
-    select day, 'region' as dimension, province as key, count(*) as order_lines
-    from scoped_order_lines
-    group by day, province
-    union all
-    select day, 'sku' as dimension, sku_id as key, count(*) as order_lines
-    from scoped_order_lines
-    group by day, sku_id
+    select day, slice.dimension, slice.key, count(*) as order_lines
+    from line_slices
+    group by all
 ),
 
 return_counts as (
-    select day, 'shop' as dimension, '*' as key, count(*) as returns
-    from scoped_returns
-    group by day
-    union all
-    select day, 'region' as dimension, province as key, count(*) as returns
-    from scoped_returns
-    group by day, province
-    union all
-    select day, 'sku' as dimension, sku_id as key, count(*) as returns
-    from scoped_returns
-    group by day, sku_id
+    select
+        day,
+        slice.dimension,
+        slice.key,
+        count(*) as returns,
+        count(*) filter (where is_quality) as quality_returns,
+        count(*) filter (where is_damaged) as damaged_returns
+    from return_slices
+    group by all
 ),
 
 slice_days as (
@@ -88,7 +131,9 @@ slice_days as (
         coalesce(orders.dimension, rets.dimension) as dimension,
         coalesce(orders.key, rets.key) as key,
         coalesce(orders.order_lines, 0) as order_lines,
-        coalesce(rets.returns, 0) as returns
+        coalesce(rets.returns, 0) as returns,
+        coalesce(rets.quality_returns, 0) as quality_returns,
+        coalesce(rets.damaged_returns, 0) as damaged_returns
     from order_counts as orders
     full outer join return_counts as rets
         on rets.day = orders.day
@@ -124,6 +169,8 @@ final as (
         key,
         order_lines,
         returns,
+        quality_returns,
+        damaged_returns,
         return_rate,
         baseline_rate,
         baseline_days::integer as baseline_days,

@@ -62,6 +62,15 @@ rates as (
         rate.shop_id = $shop_id
         and rate.day between $first_day::date and $last_day::date
         and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
+        -- Slices that only repeat another (issue 17): a carrier slice of lines without a
+        -- carrier is not a carrier; a product that is its SKU (sku_keys, below).
+        and not (rate.dimension in ('carrier', 'carrier_region')
+            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+),
+
+-- Products that are one of the SKUs' ids (no product_id of their own) only repeat the SKU.
+sku_keys as (
+    select distinct key from rates where dimension = 'sku'
 ),
 
 linked_refunds as (
@@ -180,7 +189,10 @@ candidate_slices as (
         on today.day = feed.day
         and today.dimension = feed.dimension
         and today.key = feed.key
-    where today.order_lines > 0 and feed.order_lines >= $min_order_lines - 1e-6
+    where
+        today.order_lines > 0
+        and feed.order_lines >= $min_order_lines - 1e-6
+        and not (feed.dimension = 'product' and feed.key in (select key from sku_keys))
     union
     select distinct dimension, key
     from rates

@@ -31,6 +31,14 @@ fired as (
     from rates
     where
         list_contains($dimensions::varchar[], dimension)
+        -- slices that only repeat another (detection_features.sql says which)
+        and not (dimension in ('carrier', 'carrier_region')
+            and (key = 'unknown' or key like 'unknown|%'))
+        and not (dimension = 'product' and exists (
+            select 1
+            from rates as sku
+            where sku.day = rates.day and sku.dimension = 'sku' and sku.key = rates.key
+        ))
         and baseline_days >= $min_history_days
         and return_rate - (1 + $lift_threshold) * baseline_rate > $tie_tolerance
 ),

@@ -11,7 +11,10 @@
 --   the whole table (returns_line_fallback.sql);
 -- - line_paid_day: the day its order line was paid, when found there (for `return_lags`,
 --   which keeps lags of 0 .. 31 days: every target day's lines of that age are there);
--- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed.
+-- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed;
+-- - what the other slices read (issue 17): the refund's own product_id, carrier, reason
+--   and product name, and its line's product_id, category, carrier, product name and
+--   buyer pseudonym (customer_id: refunds reach their buyer through their order line).
 --
 -- Parameters: $shop_id, $first_day, $last_day, $paid_from, $paid_to (constants).
 
@@ -26,7 +29,11 @@ scoped as (
         refund.sku_id,
         refund.order_id,
         refund.line_id,
-        refund.province as own_province
+        refund.province as own_province,
+        refund.product_id as own_product_id,
+        refund.carrier as own_carrier,
+        refund.reason,
+        refund.product_name as own_product_name
     from refund_records as refund
     where
         refund.shop_id = $shop_id
@@ -36,7 +43,15 @@ scoped as (
 ),
 
 recent_lines as (
-    select line.line_id, line.province, line.paid_at
+    select
+        line.line_id,
+        line.province,
+        line.paid_at,
+        line.product_id,
+        line.category,
+        line.carrier,
+        line.product_name,
+        line.customer_id
     from order_lines as line
     where
         line.shop_id = $shop_id
@@ -49,7 +64,12 @@ select
     recent.province as line_province,
     recent.line_id is not null as line_found,
     recent.paid_at::date as line_paid_day,
-    null::varchar as order_province
+    null::varchar as order_province,
+    recent.product_id as line_product_id,
+    recent.category as line_category,
+    recent.carrier as line_carrier,
+    recent.product_name as line_product_name,
+    recent.customer_id as line_customer_id
 from scoped
 left join recent_lines as recent
     on recent.line_id = scoped.line_id

@@ -1,6 +1,7 @@
--- sku_region_returns: one row per target day, sku_id and resolved province with returns
--- that day, for the given SKUs: how a SKU's returns split over regions, so that a SKU
--- spike can be recognised inside its regions' and the shop's excess.
+-- sku_region_returns: one row per target day, sku_id, resolved province and carrier with
+-- returns that day, for the given SKUs, with the SKU's product: how a SKU's returns split
+-- over regions and carrier x province slices, so that a SKU spike can be recognised
+-- inside their excess, its product's and the shop's.
 --
 -- Parameters: $shop_id, $days (DATE[]), $skus (VARCHAR[]).
 
@@ -21,9 +22,14 @@ day_returns as (
         refund.requested_at::date as day,
         refund.sku_id,
         refund.province,
+        coalesce(refund.carrier, 'unknown') as carrier,
+        coalesce(line.product_id, refund.sku_id) as product_id,
         refund.refund_id
     from refunds as refund
     cross join scope
+    left join order_lines as line
+        on line.shop_id = refund.shop_id
+        and line.line_id = refund.line_id
     where
         refund.shop_id = $shop_id
         and refund.requested_at >= scope.first_day
@@ -40,9 +46,11 @@ final as (
         day,
         sku_id as key,
         province,
+        carrier,
+        any_value(product_id) as product_id,
         count(distinct refund_id) as returns
     from day_returns
-    group by day, sku_id, province
+    group by day, sku_id, province, carrier
 )
 
 select * from final

@@ -1,0 +1,168 @@
+-- cold_start_features: one row per target day and new slice (sku or product whose first
+-- order line falls inside the days read and less than $cold_start_days before the target
+-- day): its returns and lag-weighted order lines since its first day (through the day, and
+-- through the day before), and the prior it is judged against — its parent's return rate
+-- over the $window_days before the day: SKU -> product -> category -> shop, the first
+-- parent with $min_history_days days of orders in that window (docs/detection.md, "Cold
+-- start").
+--
+-- Exposure: an order line paid a days before the target day has had min(a + 1, L + 1) /
+-- (L + 1) of its return window, L = $lag_days (uniform lags: a new slice has no lag
+-- profile of its own, and the shop's is close to uniform over a week).
+--
+-- {category_rule} is the settings' [[categories]] rule (`rates.category_rule_sql`).
+-- Parameters: $shop_id, $days, $dimensions, $first_day, $last_day, $window_days,
+-- $min_history_days, $lag_days, $cold_start_days.
+
+with
+
+target_days as (
+    select distinct unnest($days::date[]) as day
+),
+
+-- import CTEs
+
+rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+    from daily_return_rates as rate
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_day::date and $last_day::date
+),
+
+-- logic CTEs
+
+births as (
+    select dimension, key, min(day) filter (where order_lines > 0) as born
+    from rates
+    where
+        dimension in ('sku', 'product')
+        and list_contains($dimensions::varchar[], dimension)
+    group by all
+    having min(day) filter (where order_lines > 0) > $first_day::date
+),
+
+new_slices as (
+    select target.day, birth.dimension, birth.key, birth.born
+    from target_days as target
+    inner join births as birth
+        on birth.born <= target.day
+        and target.day - birth.born < $cold_start_days
+),
+
+cumulative as (
+    select
+        slice.day,
+        slice.dimension,
+        slice.key,
+        slice.born,
+        sum(rate.returns) as returns_to_date,
+        coalesce(sum(rate.returns) filter (where rate.day < slice.day), 0) as returns_before,
+        sum(rate.order_lines * least(slice.day - rate.day + 1, $lag_days + 1))
+            / ($lag_days + 1) as exposure_to_date,
+        coalesce(
+            sum(rate.order_lines * least(slice.day - rate.day, $lag_days + 1))
+                filter (where rate.day < slice.day),
+            0
+        ) / ($lag_days + 1) as exposure_before,
+        coalesce(sum(rate.order_lines) filter (where rate.day = slice.day), 0) as order_lines,
+        coalesce(sum(rate.returns) filter (where rate.day = slice.day), 0) as returns
+    from new_slices as slice
+    inner join rates as rate
+        on rate.dimension = slice.dimension
+        and rate.key = slice.key
+        and rate.day between slice.born and slice.day
+    group by all
+),
+
+items as (
+    select
+        coalesce(line.product_id, line.sku_id) as product_id,
+        line.sku_id,
+        line.product_name,
+        line.category as own_category
+    from order_lines as line
+    where
+        line.shop_id = $shop_id
+        and line.paid_at >= $first_day::date
+        and line.paid_at < $last_day::date + 1
+        and (
+            line.sku_id in (select key from births where dimension = 'sku')
+            or coalesce(line.product_id, line.sku_id)
+                in (select key from births where dimension = 'product')
+        )
+),
+
+parents as (
+    select
+        'sku' as dimension,
+        sku_id as key,
+        mode(product_id) as product,
+        mode(coalesce(own_category, {category_rule}, 'unknown')) as category
+    from items
+    group by sku_id
+    union all
+    select
+        'product' as dimension,
+        product_id as key,
+        null as product,
+        mode(coalesce(own_category, {category_rule}, 'unknown')) as category
+    from items
+    group by product_id
+),
+
+parent_rates as (
+    select
+        target.day,
+        rate.dimension,
+        rate.key,
+        sum(rate.returns)::double / nullif(sum(rate.order_lines), 0) as rate,
+        count(*) filter (where rate.order_lines > 0) as days
+    from target_days as target
+    inner join rates as rate
+        on rate.day between target.day - $window_days and target.day - 1
+    where
+        rate.dimension = 'shop'
+        or (rate.dimension = 'category' and rate.key in (select category from parents))
+        or (rate.dimension = 'product' and rate.key in (select product from parents))
+    group by all
+    having count(*) filter (where rate.order_lines > 0) >= $min_history_days
+),
+
+final as (
+    select
+        $shop_id::varchar as shop_id,
+        slice.*,
+        parent.product as parent_product,
+        case
+            when product_rate.rate is not null and slice.dimension = 'sku'
+                and parent.product <> slice.key then 'product:' || parent.product
+            when category_rate.rate is not null and parent.category <> 'unknown'
+                then 'category:' || parent.category
+            else 'shop:*'
+        end as baseline_used,
+        case
+            when product_rate.rate is not null and slice.dimension = 'sku'
+                and parent.product <> slice.key then product_rate.rate
+            when category_rate.rate is not null and parent.category <> 'unknown'
+                then category_rate.rate
+            else shop_rate.rate
+        end as prior_rate
+    from cumulative as slice
+    left join parents as parent
+        on parent.dimension = slice.dimension
+        and parent.key = slice.key
+    left join parent_rates as product_rate
+        on product_rate.day = slice.day
+        and product_rate.dimension = 'product'
+        and product_rate.key = parent.product
+    left join parent_rates as category_rate
+        on category_rate.day = slice.day
+        and category_rate.dimension = 'category'
+        and category_rate.key = parent.category
+    left join parent_rates as shop_rate
+        on shop_rate.day = slice.day
+        and shop_rate.dimension = 'shop'
+)
+
+select * from final
