@@ -77,7 +77,8 @@ def test_last_years_same_event_sets_the_expectation(con, kit, receiver, generic,
         day = last_year.start + timedelta(days=k)
         returns = 20 if k >= 0 else 10
         con.execute(
-            "INSERT INTO daily_return_rates VALUES (?, ?, 'shop', '*', 100, ?, ?, 0.1, 28, 0, ?)",
+            "INSERT INTO daily_return_rates (shop_id, day, dimension, key, order_lines, returns, return_rate, baseline_rate, baseline_days, lift, computed_at) "
+            "VALUES (?, ?, 'shop', '*', 100, ?, ?, 0.1, 28, 0, ?)",
             [kit.SHOP, day, returns, returns / 100, datetime(2025, 9, 1)],
         )
     kit.add_anomaly(con, "sku", "111", returns=90, expected_returns=40.0, extra_returns=50.0)

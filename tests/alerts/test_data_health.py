@@ -26,7 +26,8 @@ def generic(kit, receiver, settings):
 def shop_days(con, kit, lines: dict[date, int]) -> None:
     for day, n in lines.items():
         con.execute(
-            "INSERT INTO daily_return_rates VALUES (?, ?, 'shop', '*', ?, ?, 0.1, 0.1, 28, 0, ?)",
+            "INSERT INTO daily_return_rates (shop_id, day, dimension, key, order_lines, returns, return_rate, baseline_rate, baseline_days, lift, computed_at) "
+            "VALUES (?, ?, 'shop', '*', ?, ?, 0.1, 0.1, 28, 0, ?)",
             [kit.SHOP, day, n, n // 10, NOW],
         )
 
