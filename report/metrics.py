@@ -157,6 +157,7 @@ class ReportData:
     anomalies: pd.DataFrame  # report_anomalies
     alerts: pd.DataFrame  # report_alerts
     top_skus: pd.DataFrame  # report_skus
+    top_products: pd.DataFrame  # report_products (products above their SKUs)
     heatmap: pd.DataFrame  # report_heatmap (long: one row per cell)
     reasons: pd.DataFrame  # report_reasons (long)
     carriers: pd.DataFrame  # report_carriers
@@ -305,6 +306,22 @@ def top_skus(
     )
 
 
+def top_products(
+    con: duckdb.DuckDBPyConnection, report: ReportSettings, shop_id: str, period: Period
+) -> pd.DataFrame:
+    """The products with most returns, each over all its SKUs (`skus` of them)."""
+    return _frame(
+        con,
+        "report_products",
+        {
+            "shop_id": shop_id,
+            **period.params(),
+            "return_types": list(RETURN_TYPES),
+            "limit": report.top_skus,
+        },
+    )
+
+
 def heatmap(
     con: duckdb.DuckDBPyConnection, report: ReportSettings, shop_id: str, period: Period
 ) -> pd.DataFrame:
@@ -418,6 +435,7 @@ def collect(
         anomalies=anomalies(con, shop_id, period),
         alerts=alerts(con, shop_id, period),
         top_skus=top_skus(con, report, shop_id, period),
+        top_products=top_products(con, report, shop_id, period),
         heatmap=heatmap(con, report, shop_id, period),
         reasons=reasons(con, report, shop_id, period),
         carriers=carriers(con, report, shop_id, period),

@@ -395,3 +395,37 @@ def test_serial_returners_come_from_the_view_without_pii(copied_shop):
     html = result.html_path.read_text(encoding="utf-8")
     assert "高频退货买家" in html and f"{buyer[:8]}…" in html
     assert buyer not in html  # the whole pseudonym is not printed, only its prefix
+
+
+def test_products_roll_their_skus_up_only_when_they_have_several(august, copied_shop):
+    """The demo export has one SKU per product: no product table. Grouping SKUs into
+    products in a copy brings it, each product summing its SKUs' rows as counted here."""
+    assert (august.data.top_products["skus"] == 1).all()
+    assert 'id="products"' not in august.html_path.read_text(encoding="utf-8")
+
+    con = duckdb.connect(str(copied_shop / "returnwatch.duckdb"))
+    product_of = "'P-' || (hash(sku_id) % 4)::VARCHAR"
+    con.execute(f"UPDATE order_lines SET product_id = {product_of}")
+    lines = con.execute(
+        "SELECT line_id, sku_id, product_id, paid_at FROM order_lines WHERE paid_at >= ? "
+        "AND paid_at < ?",
+        [AUG[0].to_pydatetime(), AUG[1].to_pydatetime()],
+    ).df()
+    products = con.execute("SELECT DISTINCT sku_id, product_id FROM order_lines").df()
+    refunds = con.execute(
+        "SELECT refund_id, sku_id, refund_type, requested_at FROM refund_records"
+    ).df()
+    con.close()
+    result = build_report(
+        shop_settings(copied_shop), MONTH, SHOP, copied_shop / "products.html", now=GENERATED_AT
+    )
+    rets = in_period(refunds[refunds["refund_type"].isin(RETURN_TYPES)], "requested_at", AUG)
+    rets = rets.merge(products, on="sku_id")
+    frame = result.data.top_products.set_index("product_id")
+    want_returns = rets.groupby("product_id")["refund_id"].nunique()
+    assert frame["returns"].to_dict() == want_returns.to_dict()
+    assert (
+        frame["order_lines"].to_dict() == lines.groupby("product_id")["line_id"].nunique().to_dict()
+    )
+    assert frame["skus"].sum() == products["sku_id"].nunique()
+    assert 'id="products"' in result.html_path.read_text(encoding="utf-8")
