@@ -26,6 +26,11 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 SQL_PACKAGE = "returnwatch.report"  # the KPI queries are report/sql/*.sql
+# Table sizes of the issue-17 sections, and how much of a buyer pseudonym the page shows
+# (enough to find the buyer in v_serial_returners, short enough to read on a phone).
+SERIAL_RETURNERS_SHOWN = 20
+CARRIER_REGIONS_SHOWN = 15
+CUSTOMER_ID_CHARS = 8
 
 
 # --------------------------------------------------------------------------------------
@@ -152,9 +157,12 @@ class ReportData:
     anomalies: pd.DataFrame  # report_anomalies
     alerts: pd.DataFrame  # report_alerts
     top_skus: pd.DataFrame  # report_skus
+    top_products: pd.DataFrame  # report_products (products above their SKUs)
     heatmap: pd.DataFrame  # report_heatmap (long: one row per cell)
     reasons: pd.DataFrame  # report_reasons (long)
     carriers: pd.DataFrame  # report_carriers
+    carrier_regions: pd.DataFrame  # report_carrier_regions
+    serial_returners: pd.DataFrame  # report_serial_returners (v_serial_returners)
     benchmark: tuple[float, float] | None  # the shop's category mix of benchmarks
     scorecard: list[KpiRow]
 
@@ -298,6 +306,22 @@ def top_skus(
     )
 
 
+def top_products(
+    con: duckdb.DuckDBPyConnection, report: ReportSettings, shop_id: str, period: Period
+) -> pd.DataFrame:
+    """The products with most returns, each over all its SKUs (`skus` of them)."""
+    return _frame(
+        con,
+        "report_products",
+        {
+            "shop_id": shop_id,
+            **period.params(),
+            "return_types": list(RETURN_TYPES),
+            "limit": report.top_skus,
+        },
+    )
+
+
 def heatmap(
     con: duckdb.DuckDBPyConnection, report: ReportSettings, shop_id: str, period: Period
 ) -> pd.DataFrame:
@@ -353,6 +377,34 @@ def carriers(
     )
 
 
+def carrier_regions(
+    con: duckdb.DuckDBPyConnection, shop_id: str, period: Period, *, limit: int
+) -> pd.DataFrame:
+    """Carrier × province pairs with most returns in the month, from the nightly mart."""
+    return _frame(
+        con,
+        "report_carrier_regions",
+        {"shop_id": shop_id, "start": period.start, "end": period.end, "limit": limit},
+    )
+
+
+def serial_returners(
+    con: duckdb.DuckDBPyConnection, shop_id: str, period: Period, *, limit: int
+) -> pd.DataFrame:
+    """The shop's serial returners as `v_serial_returners` has them, pseudonyms shortened."""
+    return _frame(
+        con,
+        "report_serial_returners",
+        {
+            "shop_id": shop_id,
+            **period.params(),
+            "return_types": list(RETURN_TYPES),
+            "id_chars": CUSTOMER_ID_CHARS,
+            "limit": limit,
+        },
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Assembly
 
@@ -383,9 +435,12 @@ def collect(
         anomalies=anomalies(con, shop_id, period),
         alerts=alerts(con, shop_id, period),
         top_skus=top_skus(con, report, shop_id, period),
+        top_products=top_products(con, report, shop_id, period),
         heatmap=heatmap(con, report, shop_id, period),
         reasons=reasons(con, report, shop_id, period),
         carriers=carriers(con, report, shop_id, period),
+        carrier_regions=carrier_regions(con, shop_id, period, limit=CARRIER_REGIONS_SHOWN),
+        serial_returners=serial_returners(con, shop_id, period, limit=SERIAL_RETURNERS_SHOWN),
         benchmark=benchmark,
         scorecard=scorecard(kpis, previous_kpis, buyers, previous_buyers, benchmark, report),
     )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from returnwatch.report import charts, fmt, fonts
-from returnwatch.report.metrics import ReportData
+from returnwatch.report.metrics import CUSTOMER_ID_CHARS, ReportData
 from returnwatch.report.reasons import class_order
 from returnwatch.settings import Settings
 from returnwatch.slices import parse_slice_id, slice_label
@@ -112,6 +112,9 @@ def page(
         reasons_text=reasons_text,
         category_verdict=category_verdict,
         day_text=day_text,
+        date_text=date_text,
+        place_text=place_text,
+        id_chars=CUSTOMER_ID_CHARS,
         anomaly_scope=anomaly_scope,
         anomaly_links=anomaly_links,
         DECIDED_BY=DECIDED_BY,
@@ -219,6 +222,23 @@ def day_text(value: object) -> str:
         return value.strftime("%m-%d")
     if isinstance(value, date):
         return value.strftime("%m-%d")
+    return str(value)
+
+
+def date_text(value: object) -> str:
+    """A full date (serial returners' first and last returns can be a year apart)."""
+    if fmt.missing(value) or value is pd.NaT:
+        return "n/a"
+    if isinstance(value, datetime | pd.Timestamp | date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def place_text(value: object) -> str:
+    """A carrier or province as stored; the mart's 'unknown' (no carrier, no province)
+    is named, not hidden."""
+    if fmt.missing(value) or value in ("", "unknown"):
+        return "（未知）"
     return str(value)
 
 

@@ -300,3 +300,132 @@ def test_the_trend_band_leaves_out_the_days_the_detector_flagged(august, tables)
             checked.append(day)
             assert trend.at[day, "baseline_rate"] == pytest.approx(clean["return_rate"].mean())
     assert checked  # Aug 29-31
+
+
+def test_carrier_by_province_table_sums_the_months_days(august, tables):
+    """Each carrier × province row: the month's order lines and returns counted from the
+    raw tables (carrier = the refund's own courier else its line's, province = the refund's
+    resolved one, as the nightly rates slice them), and the 物流破损 returns among them."""
+    data = august.data
+    frame = data.carrier_regions
+    assert 0 < len(frame) <= 15
+    assert list(frame["returns"]) == sorted(frame["returns"], reverse=True)
+    lines = in_period(tables["lines"], "paid_at", AUG).assign(
+        carrier=lambda f: f["carrier"].fillna("unknown"),
+        province=lambda f: f["province"].fillna("unknown"),
+    )
+    # the detector's carrier: the refund's own, else its order line's (not the order's)
+    line_carrier = tables["lines"].set_index("line_id")["carrier"]
+    rets = returns_of(tables, AUG).merge(tables["resolved"], on="refund_id", suffixes=("", "_view"))
+    rets = rets.assign(
+        carrier=rets["carrier"].fillna(rets["line_id"].map(line_carrier)).fillna("unknown"),
+        province=rets["province_view"].fillna("unknown"),
+    )
+    line_counts = lines.groupby(["carrier", "province"])["line_id"].nunique()
+    return_counts = rets.groupby(["carrier", "province"])["refund_id"].nunique()
+    damaged = rets[rets["reason"] == "物流破损"].groupby(["carrier", "province"])["refund_id"]
+    damaged = damaged.nunique()
+    assert frame["returns"].iloc[0] == return_counts.max()
+    for row in frame.itertuples():
+        pair = (row.carrier, row.province)
+        assert row.returns == return_counts[pair]
+        assert row.order_lines == line_counts.get(pair, 0)
+        assert row.damaged_returns == damaged.get(pair, 0)
+        assert row.damaged_share == pytest.approx(damaged.get(pair, 0) / return_counts[pair])
+    assert (frame["damaged_returns"] > 0).any()  # the demo shop breaks some parcels
+    html = august.html_path.read_text(encoding="utf-8")
+    assert "快递公司 × 省份" in html and "物流破损" in html
+
+
+def test_serial_returners_come_from_the_view_without_pii(copied_shop):
+    """One buyer made to return 7 of 8 lines shows up with the view's figures, counted here
+    from the raw tables; the page shows only a shortened pseudonym."""
+    con = duckdb.connect(str(copied_shop / "returnwatch.duckdb"))
+    buyer, line_id = con.execute(
+        "SELECT customer_id, line_id FROM order_lines WHERE paid_at >= '2026-08-01' "
+        "ORDER BY line_id LIMIT 1"
+    ).fetchone()
+    refund_id = con.execute("SELECT refund_id FROM refund_records LIMIT 1").fetchone()[0]
+    for i in range(8):
+        con.execute(
+            "INSERT INTO order_lines SELECT * REPLACE (? AS line_id, "
+            "TIMESTAMP '2026-08-10' + INTERVAL (?) DAY AS paid_at) "
+            "FROM order_lines WHERE line_id = ?",
+            [f"serial-line-{i}", i, line_id],
+        )
+    for i in range(7):
+        con.execute(
+            "INSERT INTO refund_records SELECT * REPLACE (? AS refund_id, ? AS line_id, "
+            "'return_refund' AS refund_type, ? AS reason, "
+            "TIMESTAMP '2026-08-12' + INTERVAL (?) DAY AS requested_at) "
+            "FROM refund_records WHERE refund_id = ?",
+            [f"serial-refund-{i}", f"serial-line-{i}", "质量问题" if i < 4 else "尺码不合适", i,
+             refund_id],
+        )  # fmt: skip
+    lines = con.execute("SELECT * FROM order_lines").df()
+    refunds = con.execute("SELECT * FROM refund_records").df()
+    con.close()
+
+    last_day = refunds["requested_at"].max().normalize()
+    since = last_day - pd.Timedelta(days=89)
+    mine = lines[lines["customer_id"] == buyer]
+    rets = refunds[
+        refunds["refund_type"].isin(RETURN_TYPES)
+        & refunds["line_id"].isin(mine["line_id"])
+        & (refunds["requested_at"] >= since)
+    ]
+    want_lines = (mine["paid_at"] >= since).sum()
+
+    result = build_report(
+        shop_settings(copied_shop), MONTH, SHOP, copied_shop / "serial.html", now=GENERATED_AT
+    )
+    frame = result.data.serial_returners
+    row = frame[frame["customer"] == buyer[:8]].iloc[0]
+    assert row["returns"] == len(rets) >= 7
+    assert row["order_lines"] == want_lines
+    assert row["return_rate"] == pytest.approx(len(rets) / want_lines)
+    assert row["month_returns"] == in_period(rets, "requested_at", AUG)["refund_id"].nunique()
+    assert row["first_return_at"] == rets["requested_at"].min()
+    assert row["last_return_at"] == rets["requested_at"].max()
+    top = rets["reason"].fillna("(none)").value_counts()
+    assert row["top_reasons"].startswith(f"{top.index[0]} {top.iloc[0]}")
+    # everyone listed passes the view's thresholds
+    assert (frame["returns"] >= 5).all() and (frame["return_rate"] >= 0.5).all()
+
+    html = result.html_path.read_text(encoding="utf-8")
+    assert "高频退货买家" in html and f"{buyer[:8]}…" in html
+    assert buyer not in html  # the whole pseudonym is not printed, only its prefix
+
+
+def test_products_roll_their_skus_up_only_when_they_have_several(august, copied_shop):
+    """The demo export has one SKU per product: no product table. Grouping SKUs into
+    products in a copy brings it, each product summing its SKUs' rows as counted here."""
+    assert (august.data.top_products["skus"] == 1).all()
+    assert 'id="products"' not in august.html_path.read_text(encoding="utf-8")
+
+    con = duckdb.connect(str(copied_shop / "returnwatch.duckdb"))
+    product_of = "'P-' || (hash(sku_id) % 4)::VARCHAR"
+    con.execute(f"UPDATE order_lines SET product_id = {product_of}")
+    lines = con.execute(
+        "SELECT line_id, sku_id, product_id, paid_at FROM order_lines WHERE paid_at >= ? "
+        "AND paid_at < ?",
+        [AUG[0].to_pydatetime(), AUG[1].to_pydatetime()],
+    ).df()
+    products = con.execute("SELECT DISTINCT sku_id, product_id FROM order_lines").df()
+    refunds = con.execute(
+        "SELECT refund_id, sku_id, refund_type, requested_at FROM refund_records"
+    ).df()
+    con.close()
+    result = build_report(
+        shop_settings(copied_shop), MONTH, SHOP, copied_shop / "products.html", now=GENERATED_AT
+    )
+    rets = in_period(refunds[refunds["refund_type"].isin(RETURN_TYPES)], "requested_at", AUG)
+    rets = rets.merge(products, on="sku_id")
+    frame = result.data.top_products.set_index("product_id")
+    want_returns = rets.groupby("product_id")["refund_id"].nunique()
+    assert frame["returns"].to_dict() == want_returns.to_dict()
+    assert (
+        frame["order_lines"].to_dict() == lines.groupby("product_id")["line_id"].nunique().to_dict()
+    )
+    assert frame["skus"].sum() == products["sku_id"].nunique()
+    assert 'id="products"' in result.html_path.read_text(encoding="utf-8")
