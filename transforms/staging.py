@@ -22,6 +22,7 @@ from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import (
     NO_VALUE,
     PLACEHOLDERS,
+    SKU_SEPARATOR,
     TABLE_FIELDS,
     TABLE_KEYS,
     Field,
@@ -455,7 +456,9 @@ def normalized_columns(
             if canonical_kind(profile.kind, name) == "enum":
                 exprs.append(f"NULL::VARCHAR AS {q(name + '_raw')}")
             continue
-        if f.kind in ("id",):
+        if name == "sku_id" and profile.sku_rule is not None:
+            exprs.append(f"{_composed_sku(profile, present, _clean_id(src, p, d))} AS {q(name)}")
+        elif f.kind in ("id",):
             exprs.append(f"{_clean_id(src, p, d)} AS {q(name)}")
         elif f.kind == "secret_id":
             exprs.append(f"{src} AS {q(name)}")
@@ -473,6 +476,35 @@ def normalized_columns(
         else:
             exprs.append(f"{_clean_text(src, p, d)} AS {q(name)}")
     return exprs
+
+
+# The spec part of an item text (选购商品), in order of trust: the contents of a trailing
+# bracket (`…【白色 L】`, `…(白色;L)`), else everything after the first whitespace run
+# (`纯棉短袖T恤 白色 L` → `白色 L`), else nothing. See docs/formats.md ("SKU of an export").
+_TRAILING_BRACKET = r"[【\[(（{]([^】\])）}]+)[】\])）}]$"
+_AFTER_FIRST_SPACE = r"^[^\s\x{3000}\x{a0}]+[\s\x{3000}\x{a0}]+(.+)$"
+
+
+def spec_sql(title: str) -> str:
+    """The spec part of a cleaned item text `title`, NULL when it has none (one rule,
+    tested on real-looking titles in tests/transforms/test_staging_values.py)."""
+    bracket = f"regexp_extract({title}, {lit(_TRAILING_BRACKET)}, 1)"
+    spaced = f"regexp_extract({title}, {lit(_AFTER_FIRST_SPACE)}, 1)"
+    return f"nullif(trim(coalesce(nullif({bracket}, ''), {spaced})), '')"
+
+
+def _composed_sku(profile: Profile, present: set[str], product: str) -> str:
+    """`sku_id` of a format without a SKU id (`Profile.sku_rule`): the merchant code, else
+    product id + separator + spec, else the product id; set-based, one expression."""
+    rule = profile.sku_rule
+    assert rule is not None
+    parts = []
+    if rule.code in present:
+        parts.append(_clean_id(q(SOURCE_PREFIX + rule.code)))
+    if rule.title in present:
+        spec = spec_sql(_clean_text(q(SOURCE_PREFIX + rule.title)))
+        parts.append(f"{product} || {lit(SKU_SEPARATOR)} || {spec}")
+    return f"coalesce({', '.join([*parts, product])})"
 
 
 def _numeric(name: str, profile: Profile) -> bool:
@@ -643,10 +675,22 @@ def raw_row_sql(match: ProfileMatch) -> str:
     secrets = secret_fields(match)
     pairs = ", ".join(
         f"{lit(header)}, {q(SOURCE_PREFIX + name)}"
-        for name, header in match.columns.items()
+        for name, header in _one_field_per_header(match).items()
         if name not in secrets  # a hash helps nobody fix a row
     )
     return f"json_object({pairs})"
+
+
+def _one_field_per_header(match: ProfileMatch) -> dict[str, str]:
+    """match.columns with each header once: 商品ID feeds both sku_id and product_id, and a
+    JSON object must not name a key twice (reading it back fills both fields)."""
+    seen: set[str] = set()
+    kept = {}
+    for name, header in match.columns.items():
+        if header not in seen:
+            seen.add(header)
+            kept[name] = header
+    return kept
 
 
 def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> str:
