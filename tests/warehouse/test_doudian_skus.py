@@ -82,3 +82,72 @@ def test_a_return_counts_under_its_order_lines_sku(loaded, settings):
         ("product", TEE): (5, 3),
         ("product", CUP): (2, 1),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# End to end: a seeded shop with a size incident and a product-wide one, written as 抖店
+# exports, imported, rated and tested. Before issue 17's profile change both would have
+# been `sku` slices (商品ID was the SKU).
+
+
+@pytest.fixture(scope="module")
+def sized_shop(tmp_path_factory):
+    from returnwatch.demo.exports import write_doudian_exports
+    from returnwatch.demo.scenarios import Scenario, inject
+    from returnwatch.demo.shop import generate_shop
+    from returnwatch.settings import Settings
+    from returnwatch.sources.ingest import import_paths
+    from returnwatch.warehouse.connection import connect
+    from returnwatch.warehouse.detection import detect_days
+    from returnwatch.warehouse.rates import date_range
+
+    shop = generate_shop(
+        seed=23, n_skus=24, lines_per_day=1500, days=75, n_random_spikes=0, shop_id="sized"
+    )
+    plan = [
+        Scenario("product", shop.start + dt.timedelta(days=50), multiplier=3.5),
+        Scenario("size", shop.start + dt.timedelta(days=62), multiplier=4.0),
+    ]
+    built = inject(shop, plan, seed=3)
+    tmp = tmp_path_factory.mktemp("sized")
+    files = write_doudian_exports(built.shop, tmp / "inbox", by="all")
+    settings = Settings(db=tmp / "w.duckdb", shop_id="sized")
+    con = connect(settings)
+    import_paths(con, settings, files)
+    nights = date_range(shop.start + dt.timedelta(days=35), shop.end - dt.timedelta(days=1))
+    refresh_rates(con, settings, "sized", start=shop.start, end=nights[-1])
+    detect_days(con, settings, "sized", nights)
+    found = con.execute(
+        "SELECT day, dimension, key FROM anomalies WHERE explained_by IS NULL"
+    ).fetchall()
+    yield built, found, con
+    con.close()
+
+
+def _alerts(found, incident, *keys: str) -> set[tuple[str, str]]:
+    keys = {incident.key, *incident.skus, *keys}
+    return {(d, k) for day, d, k in found if k in keys and day == incident.first_day}
+
+
+def test_the_exports_give_products_of_several_skus(sized_shop):
+    built, _, con = sized_shop
+    lines = built.shop.order_lines
+    want = lines.groupby("product_id")["sku_id"].nunique()
+    got = dict(con.execute(
+        "SELECT key, count(*) FROM (SELECT DISTINCT product_id AS key, sku_id FROM order_lines) "
+        "GROUP BY key"
+    ).fetchall())  # fmt: skip
+    assert got == {str(k): int(n) for k, n in want.items()} and max(got.values()) > 1
+
+
+def test_a_size_is_a_sku_anomaly_and_a_spread_defect_a_product_one(sized_shop):
+    built, found, _ = sized_shop
+    size = next(i for i in built.incidents if i.kind == "size")
+    product = next(i for i in built.incidents if i.kind == "product")
+    lines = built.shop.order_lines
+    size_product = str(lines.loc[lines["sku_id"] == size.key, "product_id"].iloc[0])
+    assert len(product.skus) > 1 and size_product != size.key
+    # one size up: the SKU alerts, and its product (whose other sizes are calm) does not
+    assert _alerts(found, size, size_product) == {("sku", size.key)}
+    # every size up a little: the product alerts, and no size of it alone
+    assert _alerts(found, product) == {("product", product.key)}
