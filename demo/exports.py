@@ -152,13 +152,15 @@ def _doudian_orders(shop: SyntheticShop) -> pd.DataFrame:
 
 def _order_items(ol: pd.DataFrame) -> dict[str, np.ndarray]:
     sku = _text(ol["sku_id"])
+    # 商品ID is the product; the merchant's SKU code (商家编码) is the generator's SKU id, so
+    # the loaded sku slices carry the keys the demo's truth names (issue 17).
     return {
         "主订单编号": _text(ol["order_id"]),
         "子订单编号": _text(ol["line_id"]),
         "选购商品": _text(ol["product_name"]),
         "货号": _merchant_codes(sku, "HH"),
-        "商品ID": sku,
-        "商家编码": _merchant_codes(sku, "RW"),
+        "商品ID": _text(ol["product_id"]),
+        "商家编码": sku,
         "商品数量": ol["quantity"].to_numpy(),
         "商品金额": ol["unit_price"].to_numpy(),
     }
@@ -299,8 +301,8 @@ def _refund_items(rf: pd.DataFrame, line: pd.DataFrame) -> dict[str, np.ndarray]
         "订单号": _text(rf["order_id"]),
         "商品单号": _text(rf["line_id"]),
         "商品名称": _text(rf["product_name"]),
-        "商品ID": _text(rf["sku_id"]),
-        "商家编码": _merchant_codes(_text(rf["sku_id"]), "RW"),
+        "商品ID": _text(rf["product_id"]),
+        "商家编码": _text(rf["sku_id"]),
         "应付金额（元）": line["amount"].to_numpy(),
         "商品发货状态": np.where(type_raw == "未发货仅退款", "未发货", "已发货").astype(object),
         "售后类型": type_raw,

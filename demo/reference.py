@@ -562,6 +562,9 @@ ORDER_ID_BASE = 6_920_000_000_000_000_000
 LINE_ID_BASE = 6_940_000_000_000_000_000
 REFUND_ID_BASE = 7_120_000_000_000_000_000
 SKU_ID_BASE = 3_580_000_000_000_000_000
+# Products (商品ID) are numbered apart from SKUs: a product id equal to a SKU id would read
+# as "product = SKU" and the detector would skip it.
+PRODUCT_ID_BASE = 3_590_000_000_000_000_000
 
 _DAY = 86_400
 _HOUR = 3_600

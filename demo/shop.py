@@ -60,6 +60,7 @@ from returnwatch.demo.reference import (
     OUTCOMES,
     PAID_HOUR_WEIGHTS,
     PHONE_PREFIXES,
+    PRODUCT_ID_BASE,
     PROMO_DATES,
     PROMO_VOLUME,
     PROVINCE_RETURN_RANGE,
@@ -305,7 +306,8 @@ def _products(sku_id: np.ndarray, categories: np.ndarray) -> np.ndarray:
         members = np.flatnonzero(categories == category)
         for start in range(0, len(members), SKUS_PER_PRODUCT):
             group = members[start : start + SKUS_PER_PRODUCT]
-            product[group] = f"P{sku_id[group[0]]}"
+            # A 商品ID-like number (as the 抖店 exports and API write it), never a SKU's id.
+            product[group] = str(PRODUCT_ID_BASE + int(sku_id[group[0]]) - SKU_ID_BASE)
     return product
 
 

@@ -76,6 +76,23 @@ def classify(f: Field, label: str | None) -> tuple[str | None, bool]:
 
 
 @dataclass(frozen=True)
+class SkuRule:
+    """How a format without a SKU id column names a line's SKU (issue 17).
+
+    The SKU is the merchant's code (`code`, 商家编码) when the row has one; else the
+    product id (the field mapped as `sku_id`, 商品ID) joined by `SKU_SEPARATOR` to the
+    spec part of the item text (`title`, 选购商品 / 商品名称: see `transforms.staging.spec_sql`
+    for the rule); else, with no spec to tell, the product id alone (product = SKU).
+    """
+
+    code: str
+    title: str
+
+
+SKU_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
 class Profile:
     """One export format: how to recognise it and how to read each canonical field."""
 
@@ -87,6 +104,8 @@ class Profile:
     # Columns never read, not even into staging: buyer names, phones, addresses and
     # free-text notes that carry them. A `secret_id` field may read one to hash it.
     personal_columns: tuple[str, ...] = ()
+    # Formats without a SKU id column compose `sku_id` from other fields (SkuRule).
+    sku_rule: SkuRule | None = None
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -277,7 +296,10 @@ DOUDIAN_ORDERS = Profile(
     fields=(
         Field("order_id", ("主订单编号", "订单编号", "订单号"), "id", required=True),
         Field("line_id", ("子订单编号", "子订单号"), "id", required=True),
+        # 商品ID is the product; the SKU is composed from it (`sku_rule`).
         Field("sku_id", ("商品ID", "商品id", "商品编号"), "id", required=True),
+        Field("product_id", ("商品ID", "商品id", "商品编号"), "id"),
+        Field("sku_code", ("商家编码",), "id"),
         Field("product_name", ("选购商品", "商品名称", "商品标题")),
         Field("quantity", ("商品数量", "购买数量"), "int"),
         # 商品金额 is the unit price in the 抖店 export; other export versions and tools
@@ -292,6 +314,7 @@ DOUDIAN_ORDERS = Profile(
         Field("order_status", ("订单状态",)),
     ),
     personal_columns=("收件人", "收件人手机号", "详细地址", "街道", "买家留言", "商家备注"),
+    sku_rule=SkuRule(code="sku_code", title="product_name"),
 )
 
 DOUDIAN_REFUNDS = Profile(
@@ -303,7 +326,11 @@ DOUDIAN_REFUNDS = Profile(
         Field("refund_id", ("售后单号",), "id", required=True),
         Field("order_id", ("订单号", "主订单编号", "订单编号"), "id", required=True),
         Field("line_id", ("商品单号", "子订单编号", "子订单号"), "id"),
+        # As in the order export; a refund's SKU is also taken from its order line when
+        # the line is loaded (the rates SQL), since 商品名称 often lacks the spec.
         Field("sku_id", ("商品ID", "商品id"), "id", required=True),
+        Field("product_id", ("商品ID", "商品id"), "id"),
+        Field("sku_code", ("商家编码",), "id"),
         Field("product_name", ("商品名称",)),
         Field(
             "refund_type",
@@ -348,6 +375,7 @@ DOUDIAN_REFUNDS = Profile(
         "收件人手机号",
         "详细地址",
     ),
+    sku_rule=SkuRule(code="sku_code", title="product_name"),
 )
 
 PROFILES: tuple[Profile, ...] = (

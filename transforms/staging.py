@@ -22,6 +22,7 @@ from returnwatch.sql import lit, q
 from returnwatch.transforms.profiles import (
     NO_VALUE,
     PLACEHOLDERS,
+    SKU_SEPARATOR,
     TABLE_FIELDS,
     TABLE_KEYS,
     Field,
@@ -455,7 +456,9 @@ def normalized_columns(
             if canonical_kind(profile.kind, name) == "enum":
                 exprs.append(f"NULL::VARCHAR AS {q(name + '_raw')}")
             continue
-        if f.kind in ("id",):
+        if name == "sku_id" and profile.sku_rule is not None:
+            exprs.append(f"{_composed_sku(profile, present, _clean_id(src, p, d))} AS {q(name)}")
+        elif f.kind in ("id",):
             exprs.append(f"{_clean_id(src, p, d)} AS {q(name)}")
         elif f.kind == "secret_id":
             exprs.append(f"{src} AS {q(name)}")
@@ -473,6 +476,55 @@ def normalized_columns(
         else:
             exprs.append(f"{_clean_text(src, p, d)} AS {q(name)}")
     return exprs
+
+
+# The spec part of an item text (选购商品), in order of trust: the contents of a trailing
+# bracket (`…【白色 L】`, `…(白色;L)`), else everything after the first whitespace run
+# (`纯棉短袖T恤 白色 L` → `白色 L`), else nothing. See docs/formats.md ("SKU of an export").
+_SPEC_SPACES = " \u3000\u00a0\t\n\r\f"
+_CLOSERS = "】])）}"
+_TRAILING_BRACKET = r"[【\[(（{]([^】\])）}]+)[】\])）}]$"
+_AFTER_FIRST_SPACE = r"^[^\s\x{3000}\x{a0}]+[\s\x{3000}\x{a0}]+((?s).+)$"
+
+
+def spec_full_sql(title: str) -> str:
+    """The spec rule as regular expressions: its definition, and the path of titles
+    ending in a closing bracket."""
+    bracket = f"regexp_extract({title}, {lit(_TRAILING_BRACKET)}, 1)"
+    spaced = f"regexp_extract({title}, {lit(_AFTER_FIRST_SPACE)}, 1)"
+    return f"nullif(trim(coalesce(nullif({bracket}, ''), {spaced}), {lit(_SPEC_SPACES)}), '')"
+
+
+def spec_sql(title: str) -> str:
+    """The spec part of a cleaned item text `title`, NULL when it has none.
+
+    Titles without a closing bracket at the end (nearly all) take the text after the
+    first whitespace character by strpos: the regular expressions cost ~1 s per million
+    titles, this a fifth of it. tests/transforms/test_staging_values.py checks both
+    paths give `spec_full_sql`'s answer.
+    """
+    first_space = (
+        "least(" + ", ".join(f"nullif(strpos({title}, {lit(c)}), 0)" for c in _SPEC_SPACES) + ")"
+    )
+    spaced = f"nullif(trim(substr({title}, {first_space} + 1), {lit(_SPEC_SPACES)}), '')"
+    closers = ", ".join(lit(c) for c in _CLOSERS)
+    return (
+        f"CASE WHEN right({title}, 1) IN ({closers}) THEN {spec_full_sql(title)} ELSE {spaced} END"
+    )
+
+
+def _composed_sku(profile: Profile, present: set[str], product: str) -> str:
+    """`sku_id` of a format without a SKU id (`Profile.sku_rule`): the merchant code, else
+    product id + separator + spec, else the product id; set-based, one expression."""
+    rule = profile.sku_rule
+    assert rule is not None
+    parts = []
+    if rule.code in present:
+        parts.append(_clean_id(q(SOURCE_PREFIX + rule.code)))
+    if rule.title in present:
+        spec = spec_sql(_clean_text(q(SOURCE_PREFIX + rule.title)))
+        parts.append(f"{product} || {lit(SKU_SEPARATOR)} || {spec}")
+    return f"coalesce({', '.join([*parts, product])})"
 
 
 def _numeric(name: str, profile: Profile) -> bool:
@@ -643,10 +695,22 @@ def raw_row_sql(match: ProfileMatch) -> str:
     secrets = secret_fields(match)
     pairs = ", ".join(
         f"{lit(header)}, {q(SOURCE_PREFIX + name)}"
-        for name, header in match.columns.items()
+        for name, header in _one_field_per_header(match).items()
         if name not in secrets  # a hash helps nobody fix a row
     )
     return f"json_object({pairs})"
+
+
+def _one_field_per_header(match: ProfileMatch) -> dict[str, str]:
+    """match.columns with each header once: 商品ID feeds both sku_id and product_id, and a
+    JSON object must not name a key twice (reading it back fills both fields)."""
+    seen: set[str] = set()
+    kept = {}
+    for name, header in match.columns.items():
+        if header not in seen:
+            seen.add(header)
+            kept[name] = header
+    return kept
 
 
 def flags_sql(match: ProfileMatch, checked: str, *, keep_key: bool = False) -> str:

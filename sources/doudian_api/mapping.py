@@ -156,7 +156,7 @@ def map_order(
             "shop_id": shop_id,
             "order_id": id_text(line.get("parent_order_id")) or order_id,
             "line_id": line_id,
-            "sku_id": id_text(line.get("product_id_str")) or id_text(line.get("product_id")),
+            "sku_id": _sku_id(line),
             "product_name": as_text(line.get("product_name")),
             "quantity": None if quantity is None else str(quantity),
             "unit_price": yuan(line.get("origin_amount")),
@@ -167,9 +167,7 @@ def map_order(
             "carrier": carriers.get(line_id or "") or carriers.get("*"),
             "customer_id": customer,
             "order_status": _order_status(line) or _order_status(shop_order),
-            # issue 17 (product and SKU levels): sku_id above is still the product's id;
-            # mapping the API's own sku_id is the API source's change to make.
-            "product_id": None,
+            "product_id": _product_id(line),
             "category": None,
         }
         updated = max(order_updated, as_int(line.get("update_time")) or 0)
@@ -225,6 +223,20 @@ def goods_refund_cents(info: Mapping[str, Any]) -> int | None:
     return total - freight if 0 <= freight <= total else total
 
 
+def _product_id(line: Mapping[str, Any]) -> str | None:
+    """The line's product (商品ID): `product_id_str` when given, else `product_id`."""
+    return id_text(line.get("product_id_str")) or id_text(line.get("product_id"))
+
+
+def _sku_id(line: Mapping[str, Any]) -> str | None:
+    """The line's SKU: the platform's `sku_id` (unique within its product; one per spec),
+    else the product id when the item names no SKU (product = SKU, as before issue 17).
+    A refund whose related_order_info lacks sku_id still counts under its order line's
+    SKU: the rates SQL takes a return's SKU from its line when the line is loaded."""
+    sku = id_text(line.get("sku_id"))
+    return sku if sku and sku != "0" else _product_id(line)
+
+
 def _related_line(item: Mapping[str, Any], info: Mapping[str, Any]) -> Mapping[str, Any]:
     """The order line a refund is about: related_order_info[] entry whose sku_order_id is
     the refund's related_id, else the first (a shop-order refund names several)."""
@@ -251,7 +263,7 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
         "refund_id": refund_id,
         "order_id": id_text(order_info.get("shop_order_id")),
         "line_id": id_text(line.get("sku_order_id")) or id_text(info.get("related_id")),
-        "sku_id": id_text(line.get("product_id_str")) or id_text(line.get("product_id")),
+        "sku_id": _sku_id(line),
         "product_name": as_text(line.get("product_name")),
         "refund_type": refund_type(info, text_part),
         "reason": as_text(text_part.get("reason_text")),
@@ -266,7 +278,7 @@ def map_refund(item: Mapping[str, Any], *, shop_id: str, tz: ZoneInfo) -> Mapped
         "carrier": None,  # likewise
         "return_carrier": as_text(info.get("return_logistics_company_name")),
         "arbitration_status": c.ARBITRATE_STATUS_TEXT.get(arbitration or 0),
-        "product_id": None,  # issue 17: from its order line (sku_id above is the product's)
+        "product_id": _product_id(line),
     }
     return Mapped(
         refund_id or "", as_int(info.get("update_time")) or 0, _complete(row, REFUND_FIELDS)

@@ -242,6 +242,7 @@ def build_dataset(
                     {
                         "sku_order_id": r["商品单号"],
                         "product_id": int(r["商品ID"]),
+                        "sku_id": _sku_number(r["商家编码"]),
                         "product_name": r["商品名称"],
                         "item_num": line_qty.get(r["商品单号"], 1),
                         "pay_amount": _cents(r["应付金额（元）"]),
@@ -309,6 +310,8 @@ def build_dataset(
                 "parent_order_id": order_id,
                 "product_id": int(r["商品ID"]),
                 "product_id_str": r["商品ID"],
+                "sku_id": _sku_number(r["商家编码"]),
+                "code": r["商家编码"],
                 "product_name": r["选购商品"],
                 "item_num": int(r["商品数量"]),
                 "origin_amount": _cents(r["商品金额"]),
@@ -354,6 +357,12 @@ def build_dataset(
 def _read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _sku_number(code: str) -> int:
+    """The platform's sku_id for a demo row: the demo writes its SKU id as 商家编码 (0, the
+    API's "no SKU", for a code that is not a number)."""
+    return int(code) if code.isdigit() else 0
 
 
 def _cents(text: str) -> int:

@@ -56,7 +56,10 @@ def test_an_order_maps_to_one_row_per_line_without_personal_data(dataset):
     assert unpaid == 0
     assert [r.key for r in rows] == [line["order_id"] for line in order["sku_order_list"]]
     line, row = order["sku_order_list"][0], rows[0].row
-    assert row["order_id"] == order["order_id"] and row["sku_id"] == line["product_id_str"]
+    assert row["order_id"] == order["order_id"]
+    # issue 17: the product is 商品ID, the SKU the platform's own sku_id (one per spec)
+    assert row["product_id"] == line["product_id_str"] and row["sku_id"] == str(line["sku_id"])
+    assert row["sku_id"] != row["product_id"]
     assert row["quantity"] == str(line["item_num"])
     assert row["unit_price"] == yuan(line["origin_amount"]) and row["amount"] == yuan(
         line["pay_amount"]
@@ -126,7 +129,8 @@ def test_a_refund_maps_its_fields(dataset):
 
     assert row["refund_id"] == info["aftersale_id"]
     assert row["order_id"] == item["order_info"]["shop_order_id"]
-    assert row["line_id"] == line["sku_order_id"] and row["sku_id"] == str(line["product_id"])
+    assert row["line_id"] == line["sku_order_id"]
+    assert row["product_id"] == str(line["product_id"]) and row["sku_id"] == str(line["sku_id"])
     assert row["requested_at"] == local_time(info["apply_time"], TZ)
     # the goods part, as the export's 退商品金额: the API's total includes the freight
     assert row["refund_amount"] == yuan(info["refund_amount"] - info["refund_post_amount"])
@@ -250,3 +254,21 @@ def test_refund_type_from_text_when_the_code_is_unknown(dataset, text, expected)
 def test_refund_amount_is_the_goods_part_like_the_exports_column(total, freight, goods):
     info = {"refund_amount": total, "refund_post_amount": freight}
     assert goods_refund_cents(info) == goods
+
+
+def test_an_item_without_sku_id_counts_under_its_product(dataset):
+    """Older items (or 0, the platform's "no SKU") name only the product: the SKU is then
+    the product, never empty (sku_id is required)."""
+    order = an_order(dataset)
+    line = order["sku_order_list"][0]
+    del line["sku_id"]
+    order["sku_order_list"][1:] = []
+    item = a_refund(dataset)
+    item["order_info"]["related_order_info"][0]["sku_id"] = 0
+
+    row = map_order(order, shop_id="s", tz=TZ, pii_key=KEY)[0][0].row
+    refund = map_refund(item, shop_id="s", tz=TZ).row
+
+    assert row["sku_id"] == row["product_id"] == line["product_id_str"]
+    assert refund["sku_id"] == refund["product_id"]
+    assert refund["sku_id"] == str(item["order_info"]["related_order_info"][0]["product_id"])

@@ -120,3 +120,20 @@ def test_a_value_not_flagged_dirty_needs_no_cleaning(cleaning, cleaner):
 )  # fmt: skip
 def test_text(raw, clean):
     assert value(_clean_text, raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("title", "spec"),
+    [("纯棉短袖T恤 白色 L", "白色 L"), ("纯棉短袖T恤【白色 L】", "白色 L"),
+     ("T恤（颜色:白;尺码:L）", "颜色:白;尺码:L"), ("T恤[M]", "M"), ("T恤\u3000黑色 M", "黑色 M"),
+     ("T恤\u00a0黑色", "黑色"), ("夏季 新款 连衣裙 黑色 M", "新款 连衣裙 黑色 M"),
+     ("T恤(男款) 白色 L", "白色 L"), ("加绒卫衣", None), ("【】", None), ("", None),
+     ("T恤 \u3000 白色\nL", "白色\nL"), ("T恤\t白色 (L)", "L"), ("T恤 (L", "(L"), ("T恤)", None)],
+)  # fmt: skip
+def test_the_spec_part_of_an_item_text(title, spec):
+    """docs/formats.md "SKU of an export": a trailing bracket's contents, else what follows
+    the first whitespace run, else nothing (the SKU is then the product)."""
+    from returnwatch.transforms.staging import spec_full_sql, spec_sql
+
+    assert value(spec_sql, title) == spec
+    assert value(spec_full_sql, title) == spec  # the fast path answers as the definition

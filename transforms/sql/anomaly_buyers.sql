@@ -44,8 +44,8 @@ scoped_returns as (
         refund.requested_at::date as day,
         line.customer_id,
         coalesce(refund.province, line.province, 'unknown') as province,
-        refund.sku_id,
-        coalesce(refund.product_id, line.product_id, refund.sku_id) as product_id,
+        coalesce(line.sku_id, refund.sku_id) as sku_id,
+        coalesce(refund.product_id, line.product_id, line.sku_id, refund.sku_id) as product_id,
         coalesce(line.product_name, refund.product_name) as product_name,
         line.category as own_category,
         coalesce(refund.carrier, line.carrier, 'unknown') as carrier

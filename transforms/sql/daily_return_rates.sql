@@ -19,7 +19,8 @@
 -- Slices (issue 17): product = product_id, else the SKU; category = the line's own, else
 -- the settings' [[categories]] rule ({category_rule}, filled in by
 -- `rates.daily_rates_sql`), else 'unknown'; carrier = the refund's own, else its line's,
--- else 'unknown'; a return's product/category/carrier come from its order line. A
+-- else 'unknown'; a return's SKU is its order line's when the line is loaded, else its
+-- own; its product/category/carrier come from its order line. A
 -- return counts as quality (is_quality) or damaged in transit (is_damaged) when its
 -- 售后原因 matches $quality_pattern / $damage_pattern (`rates.QUALITY_REASON_PATTERN`).
 --
@@ -60,8 +61,10 @@ scoped_returns as (
         coalesce(
             staged.own_province, staged.line_province, staged.order_province, 'unknown'
         ) as province,
-        staged.sku_id,
-        coalesce(staged.own_product_id, staged.line_product_id, staged.sku_id) as product_id,
+        coalesce(staged.line_sku_id, staged.sku_id) as sku_id,
+        coalesce(
+            staged.own_product_id, staged.line_product_id, staged.line_sku_id, staged.sku_id
+        ) as product_id,
         coalesce(staged.line_product_name, staged.own_product_name) as product_name,
         staged.line_category as own_category,
         coalesce(staged.own_carrier, staged.line_carrier, 'unknown') as carrier,

@@ -13,8 +13,10 @@
 --   which keeps lags of 0 .. 31 days: every target day's lines of that age are there);
 -- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed;
 -- - what the other slices read (issue 17): the refund's own product_id, carrier, reason
---   and product name, and its line's product_id, category, carrier, product name and
---   buyer pseudonym (customer_id: refunds reach their buyer through their order line).
+--   and product name, and its line's sku_id, product_id, category, carrier, product name
+--   and buyer pseudonym (customer_id: refunds reach their buyer through their order line).
+--   The line's sku_id wins over the refund's own: a 售后 export row without 商家编码 names
+--   only the product (its 商品名称 seldom carries the spec), its order line the SKU.
 --
 -- Parameters: $shop_id, $first_day, $last_day, $paid_from, $paid_to (constants).
 
@@ -47,6 +49,7 @@ recent_lines as (
         line.line_id,
         line.province,
         line.paid_at,
+        line.sku_id,
         line.product_id,
         line.category,
         line.carrier,
@@ -65,6 +68,7 @@ select
     recent.line_id is not null as line_found,
     recent.paid_at::date as line_paid_day,
     null::varchar as order_province,
+    recent.sku_id as line_sku_id,
     recent.product_id as line_product_id,
     recent.category as line_category,
     recent.carrier as line_carrier,

@@ -20,10 +20,11 @@ scope as (
 day_returns as (
     select
         refund.requested_at::date as day,
-        refund.sku_id,
+        -- a return's SKU is its line's when the line is loaded (daily_return_rates.sql)
+        coalesce(line.sku_id, refund.sku_id) as sku_id,
         refund.province,
         coalesce(refund.carrier, 'unknown') as carrier,
-        coalesce(line.product_id, refund.sku_id) as product_id,
+        coalesce(line.product_id, line.sku_id, refund.sku_id) as product_id,
         refund.refund_id
     from refunds as refund
     cross join scope
@@ -36,7 +37,7 @@ day_returns as (
         and refund.requested_at < scope.last_day + 1
         and refund.refund_type in ('return_refund', 'refund_only')
         and refund.requested_at::date in (select day from target_days)
-        and list_contains($skus::varchar[], refund.sku_id)
+        and list_contains($skus::varchar[], coalesce(line.sku_id, refund.sku_id))
 ),
 
 -- logic CTEs
