@@ -39,12 +39,17 @@ def lines_sql(
     seed: int = 42,
     skus: int = 5000,
     broken_every: int | None = 997,
+    surge: float = 1.0,
 ) -> str:
     """One row per order line (with its refund draw): the SELECT both benches build on.
 
     Zipf-ish SKU rank: u^3 concentrates mass on low ranks; provinces likewise with u^2.
-    Every `broken_every`-th line gets quantity -1, so validation has work to do.
+    Every `broken_every`-th line gets quantity -1, so validation has work to do. `surge`
+    multiplies the refund chance of the lines paid in the last 8 days, so the last night's
+    returns jump across every SKU at once (issue 15: a shop-wide surge explaining
+    thousands of slices must not crash `detect`).
     """
+    recent = f"i >= {lines} * {max(days - 8, 0)} // {days}"
     provinces = "[" + ", ".join(f"'{p}'" for p in PROVINCES) + "]"
     carriers = "[" + ", ".join(f"'{c}'" for c in CARRIERS) + "]"
     reasons = "[" + ", ".join(f"'{r}'" for r in REASONS) + "]"
@@ -63,7 +68,7 @@ def lines_sql(
             {quantity} AS quantity,
             round(10 + {_u(seed, 5)} * 290, 2) AS amount,
             'C' || floor({_u(seed, 6)} * {max(lines // 8, 1)})::BIGINT::VARCHAR AS customer_id,
-            {_u(seed, 7)} < 0.10 AS refunded,
+            {_u(seed, 7)} < 0.10 * (CASE WHEN {recent} THEN {surge} ELSE 1 END) AS refunded,
             floor(pow({_u(seed, 8)}, 1.5) * 8)::INT AS lag_days,
             {reasons}[1 + floor({_u(seed, 9)} * {len(REASONS)})::BIGINT] AS reason
         FROM range({lines}) AS t(i)
@@ -71,14 +76,20 @@ def lines_sql(
 
 
 def make_big(
-    out_dir: Path, lines: int, *, seed: int = 42, days: int = 90, skus: int = 5000
+    out_dir: Path,
+    lines: int,
+    *,
+    seed: int = 42,
+    days: int = 90,
+    skus: int = 5000,
+    surge: float = 1.0,
 ) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     orders, refunds = out_dir / "orders.csv", out_dir / "refunds.csv"
     con = duckdb.connect()
     con.execute(
         "CREATE TEMP TABLE lines AS "
-        + lines_sql(lines, first="2026-01-01", days=days, seed=seed, skus=skus)
+        + lines_sql(lines, first="2026-01-01", days=days, seed=seed, skus=skus, surge=surge)
     )
     con.execute(f"""
         COPY (
@@ -109,9 +120,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--out", type=Path, default=Path("bench/out/big"))
+    parser.add_argument(
+        "--surge", type=float, default=1.0, help="refund chance x this for the last 8 days"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
-    orders, refunds = make_big(args.out, args.lines, seed=args.seed, days=args.days)
+    orders, refunds = make_big(
+        args.out, args.lines, seed=args.seed, days=args.days, surge=args.surge
+    )
     size = (orders.stat().st_size + refunds.stat().st_size) / 1e6
     print(f"wrote {orders} and {refunds} ({size:,.0f} MB) in {time.perf_counter() - start:.1f}s")
 

@@ -17,27 +17,45 @@ scope as (
 
 -- import CTEs
 
-day_returns as (
+day_refunds as (
     select
         refund.requested_at::date as day,
-        -- a return's SKU is its line's when the line is loaded (daily_return_rates.sql)
-        coalesce(line.sku_id, refund.sku_id) as sku_id,
+        refund.line_id,
+        refund.sku_id,
         refund.province,
         coalesce(refund.carrier, 'unknown') as carrier,
-        coalesce(line.product_id, line.sku_id, refund.sku_id) as product_id,
         refund.refund_id
     from refunds as refund
     cross join scope
-    left join order_lines as line
-        on line.shop_id = refund.shop_id
-        and line.line_id = refund.line_id
     where
         refund.shop_id = $shop_id
         and refund.requested_at >= scope.first_day
         and refund.requested_at < scope.last_day + 1
         and refund.refund_type in ('return_refund', 'refund_only')
         and refund.requested_at::date in (select day from target_days)
-        and list_contains($skus::varchar[], coalesce(line.sku_id, refund.sku_id))
+),
+
+-- only the order lines those refunds name: a semi-join keeps the join's build side the
+-- night's refunds, not the whole order_lines table (10M lines ran out of a 1 GB
+-- memory_limit on a shop-wide surge night)
+refund_lines as (
+    select line_id, sku_id, product_id
+    from order_lines
+    where shop_id = $shop_id and line_id in (select line_id from day_refunds)
+),
+
+day_returns as (
+    select
+        refund.day,
+        -- a return's SKU is its line's when the line is loaded (daily_return_rates.sql)
+        coalesce(line.sku_id, refund.sku_id) as sku_id,
+        refund.province,
+        refund.carrier,
+        coalesce(line.product_id, line.sku_id, refund.sku_id) as product_id,
+        refund.refund_id
+    from day_refunds as refund
+    left join refund_lines as line on line.line_id = refund.line_id
+    where list_contains($skus::varchar[], coalesce(line.sku_id, refund.sku_id))
 ),
 
 -- logic CTEs
