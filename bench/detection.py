@@ -232,6 +232,13 @@ SCENARIO_SHOPS = [
     ScenarioShopSpec(33, 400, 5000),
     ScenarioShopSpec(34, 400, 5000),
     ScenarioShopSpec(35, 1000, 8000),
+    # Five more (issue 17's recall targets are 0.9: with one drift a shop, five shops gave
+    # four detectable drifts, where one miss moves recall by 0.25).
+    ScenarioShopSpec(36, 150, 3000),
+    ScenarioShopSpec(37, 150, 3000),
+    ScenarioShopSpec(38, 400, 5000),
+    ScenarioShopSpec(39, 400, 5000),
+    ScenarioShopSpec(40, 1000, 8000),
 ]
 SCENARIO_QUICK = SCENARIO_SHOPS[:2]
 # Day offsets from the shop's start: one-day incidents after the 35-day warm-up, a launch,

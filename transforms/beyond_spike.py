@@ -49,6 +49,7 @@ def cold_start_params(detection: DetectionSettings, shop_id: str, days: list[dat
         "min_history_days": detection.min_history_days,
         "lag_days": detection.return_lag_days,
         "cold_start_days": detection.cold_start_days,
+        "born_from": days[0] - timedelta(days=detection.cold_start_days - 1),
     }
 
 

@@ -71,10 +71,22 @@ def category_rule_sql(
     return f"(CASE {' '.join(branches)} END)"
 
 
-def daily_rates_sql(settings: Settings) -> str:
-    """`sql/daily_return_rates.sql` with the settings' category rule filled in."""
-    return read_sql("daily_return_rates").replace(
-        "{category_rule}", category_rule_sql(settings.categories)
+# Up to this many target days, `daily_return_rates.sql` joins each target day to its
+# window's rates; above, one moving window over every day read is cheaper (measured on a
+# year of 20,000 lines a day: 1 day 25% faster joined, 16 days slower).
+JOINED_BASELINE_MAX_DAYS = 3
+
+
+def daily_rates_sql(settings: Settings, target_days: int = 1) -> str:
+    """`sql/daily_return_rates.sql` with the settings' category rule filled in, and the
+    baseline computation that is cheaper for this many target days (same rows out)."""
+    baselines = (
+        "baselines_joined" if target_days <= JOINED_BASELINE_MAX_DAYS else "baselines_window"
+    )
+    return (
+        read_sql("daily_return_rates")
+        .replace("{category_rule}", category_rule_sql(settings.categories))
+        .replace("{baselines}", baselines)
     )
 
 

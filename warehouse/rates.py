@@ -165,8 +165,8 @@ def recompute_rates(
     """Replace the rows of exactly these days (no widening), inside the caller's transaction:
     their `daily_return_rates` and their `return_lags`."""
     window = settings.detection.window_days
-    sql = daily_rates_sql(settings)
     for group in clusters(days, window):
+        sql = daily_rates_sql(settings, len(group))
         params = rates_params(settings, shop_id, group)
         con.execute(
             "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "

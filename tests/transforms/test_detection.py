@@ -18,9 +18,15 @@ from returnwatch.transforms.detection import (
     fold,
     upper_tail,
 )
+from returnwatch.transforms.rates import daily_rates_sql
 from returnwatch.warehouse.connection import connect
-from returnwatch.warehouse.detection import detect_days, detect_dirty, run_detect
-from returnwatch.warehouse.rates import date_range, refresh_rates
+from returnwatch.warehouse.detection import (
+    detect_days,
+    detect_dirty,
+    detect_in_transaction,
+    run_detect,
+)
+from returnwatch.warehouse.rates import date_range, recompute_rates, refresh_rates
 from tests.helpers import connect_memory
 
 from .conftest import load_frames
@@ -299,6 +305,39 @@ def test_a_spike_folds_its_symptoms_into_one_alert(spiked_shop, detected):
     shop_row = shop_day[shop_day["dimension"] == "shop"].iloc[0]
     assert shop_row["severity"] == "critical"
     assert shop_row["reason"].startswith(f"{shop_row['returns']} returns vs ")
+
+
+def test_a_nights_rates_and_anomalies_equal_the_backfills(spiked_shop, detected):
+    """A night recomputes one to three days, whose baselines are joined per target day
+    (`rates.JOINED_BASELINE_MAX_DAYS`), where the backfill used a moving window; the
+    spike days recomputed and re-detected on their own must give the backfill's rows."""
+    con, full, _ = detected
+    settings = Settings()
+    shop = spiked_shop.shop_id
+    rates_sql = (
+        "SELECT * EXCLUDE (computed_at) FROM daily_return_rates "
+        "WHERE day IN (SELECT unnest($days::DATE[])) ORDER BY ALL"
+    )
+    columns = ["day", "dimension", "key", "test", "returns", "expected_returns", "p_value",
+               "explained_by"]  # fmt: skip
+    for offsets in ((60,), (66, 67), (74, 75, 85)):
+        days = [START + timedelta(days=n) for n in offsets]
+        assert "from baselines_joined" in daily_rates_sql(settings, len(days))
+        backfilled = con.execute(rates_sql, {"days": days}).df()
+        con.execute("BEGIN")
+        try:
+            recompute_rates(con, settings, shop, days)
+            nightly = con.execute(rates_sql, {"days": days}).df()
+            detect_in_transaction(con, settings, shop, days)
+            mine = anomalies(con)
+        finally:
+            con.execute("ROLLBACK")
+        assert len(nightly) == len(backfilled) > 0
+        pd.testing.assert_frame_equal(nightly, backfilled)
+        mine = mine[mine["day"].isin(days)][columns].reset_index(drop=True)
+        theirs = full[full["day"].isin(days)][columns].reset_index(drop=True)
+        assert len(theirs) > 0
+        pd.testing.assert_frame_equal(mine, theirs)
 
 
 def test_incremental_nights_match_a_full_backfill(spiked_shop, detected):

@@ -12,7 +12,9 @@
 --
 -- {category_rule} is the settings' [[categories]] rule (`rates.category_rule_sql`).
 -- Parameters: $shop_id, $days, $dimensions, $first_day, $last_day, $window_days,
--- $min_history_days, $lag_days, $cold_start_days.
+-- $min_history_days, $lag_days, $cold_start_days, $born_from (the first target day -
+-- $cold_start_days + 1: the earliest birth a target day can call new; only those slices'
+-- order lines are read, from that day on).
 
 with
 
@@ -39,7 +41,10 @@ births as (
         dimension in ('sku', 'product')
         and list_contains($dimensions::varchar[], dimension)
     group by all
-    having min(day) filter (where order_lines > 0) > $first_day::date
+    having
+        min(day) filter (where order_lines > 0) > $first_day::date
+        -- born late enough to be new on a target day (the rest cannot be tested)
+        and min(day) filter (where order_lines > 0) >= $born_from::date
 ),
 
 new_slices as (
@@ -84,12 +89,13 @@ items as (
     from order_lines as line
     where
         line.shop_id = $shop_id
-        and line.paid_at >= $first_day::date
+        -- a new slice has no line before its birth: its lines are all from $born_from
+        and line.paid_at >= $born_from::date
         and line.paid_at < $last_day::date + 1
         and (
-            line.sku_id in (select key from births where dimension = 'sku')
+            line.sku_id in (select key from new_slices where dimension = 'sku')
             or coalesce(line.product_id, line.sku_id)
-                in (select key from births where dimension = 'product')
+                in (select key from new_slices where dimension = 'product')
         )
 ),
 

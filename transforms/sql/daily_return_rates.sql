@@ -151,17 +151,53 @@ daily_rates as (
     from slice_days
 ),
 
-baselines as (
+-- Each target day's baseline, two ways with the same rows out; `rates.daily_rates_sql`
+-- picks one ({baselines}). For a few target days (a nightly run emits one or a few of
+-- the 29+ days it reads), the rates of the $window_days days before each, joined per
+-- target day: the moving-window average over every slice-day read was the statement's
+-- costliest step (about 40% of its CPU time on a year shop, one target day). For a backfill of many days, the moving window (the join would repeat each
+-- day once per target day after it).
+history as (
+    select target.day as target_day, rate.dimension, rate.key, rate.return_rate
+    from target_days as target
+    inner join daily_rates as rate
+        on rate.day between target.day - $window_days and target.day - 1
+),
+
+baselines_joined as (
+    select
+        today.*,
+        history_stats.baseline_rate,
+        coalesce(history_stats.baseline_days, 0) as baseline_days
+    from daily_rates as today
+    left join (
+        select
+            target_day,
+            dimension,
+            key,
+            avg(return_rate) as baseline_rate,
+            count(return_rate) as baseline_days
+        from history
+        group by all
+    ) as history_stats
+        on history_stats.target_day = today.day
+        and history_stats.dimension = today.dimension
+        and history_stats.key = today.key
+    where today.day in (select day from target_days)
+),
+
+baselines_window as (
     select
         *,
-        avg(return_rate) over history as baseline_rate,
-        count(return_rate) over history as baseline_days
+        avg(return_rate) over before_day as baseline_rate,
+        count(return_rate) over before_day as baseline_days
     from daily_rates
-    window history as (
+    window before_day as (
         partition by dimension, key
         order by day
         range between $window_days preceding and 1 preceding
     )
+    qualify day in (select day from target_days)
 ),
 
 final as (
@@ -179,8 +215,7 @@ final as (
         baseline_days::integer as baseline_days,
         return_rate / nullif(baseline_rate, 0) - 1 as lift,
         now()::timestamp as computed_at
-    from baselines
-    where day in (select day from target_days)
+    from {baselines}
 )
 
 select * from final
