@@ -78,12 +78,12 @@ def test_chromium_shows_every_chart_without_errors(august, tmp_path):
     log = run_chromium(
         tmp_path,
         f"--screenshot={shot}",
-        "--window-size=1240,7200",
+        "--window-size=1240,9000",
         august.html_path.resolve().as_uri(),
     )
     assert not PAGE_ERRORS.search(log), PAGE_ERRORS.search(log).group(0)
     with Image.open(shot) as image:
-        assert image.size == (1240, 7200)
+        assert image.size == (1240, 9000)
         pixels = np.asarray(image.convert("RGB"))
     # every chart's own colour is on the page: trend, SKU and reason bars (blue), the
     # carriers' damage bars (red), the heatmap's grey low-volume cells, the ±2σ band

@@ -398,10 +398,20 @@ def test_serial_returners_come_from_the_view_without_pii(copied_shop):
 
 
 def test_products_roll_their_skus_up_only_when_they_have_several(august, copied_shop):
-    """The demo export has one SKU per product: no product table. Grouping SKUs into
-    products in a copy brings it, each product summing its SKUs' rows as counted here."""
-    assert (august.data.top_products["skus"] == 1).all()
-    assert 'id="products"' not in august.html_path.read_text(encoding="utf-8")
+    """The demo's 抖店 export names each size by its 商家编码, so its products group several
+    SKUs and the report shows the product table; a copy with one SKU per product has none,
+    and a copy grouped differently sums each product's SKUs' rows as counted here."""
+    assert (august.data.top_products["skus"] > 1).any()
+    assert 'id="products"' in august.html_path.read_text(encoding="utf-8")
+
+    con = duckdb.connect(str(copied_shop / "returnwatch.duckdb"))
+    con.execute("UPDATE order_lines SET product_id = sku_id")
+    con.close()
+    single = build_report(
+        shop_settings(copied_shop), MONTH, SHOP, copied_shop / "single.html", now=GENERATED_AT
+    )
+    assert (single.data.top_products["skus"] == 1).all()
+    assert 'id="products"' not in single.html_path.read_text(encoding="utf-8")
 
     con = duckdb.connect(str(copied_shop / "returnwatch.duckdb"))
     product_of = "'P-' || (hash(sku_id) % 4)::VARCHAR"
@@ -412,8 +422,10 @@ def test_products_roll_their_skus_up_only_when_they_have_several(august, copied_
         [AUG[0].to_pydatetime(), AUG[1].to_pydatetime()],
     ).df()
     products = con.execute("SELECT DISTINCT sku_id, product_id FROM order_lines").df()
-    refunds = con.execute(
-        "SELECT refund_id, sku_id, refund_type, requested_at FROM refund_records"
+    refunds = con.execute(  # a return counts under its order line's SKU (as the rates do)
+        "SELECT r.refund_id, coalesce(l.sku_id, r.sku_id) AS sku_id, r.refund_type, "
+        "r.requested_at FROM refund_records AS r "
+        "LEFT JOIN order_lines AS l ON l.shop_id = r.shop_id AND l.line_id = r.line_id"
     ).df()
     con.close()
     result = build_report(
