@@ -49,7 +49,8 @@ def lines_sql(
     returns jump across every SKU at once (issue 15: a shop-wide surge explaining
     thousands of slices must not crash `detect`).
     """
-    recent = f"i >= {lines} * {max(days - 8, 0)} // {days}"
+    # Computed here: in SQL, lines x days overflows INT32 for a year of 20,000 lines a day.
+    recent = f"i >= {lines * max(days - 8, 0) // days}"
     provinces = "[" + ", ".join(f"'{p}'" for p in PROVINCES) + "]"
     carriers = "[" + ", ".join(f"'{c}'" for c in CARRIERS) + "]"
     reasons = "[" + ", ".join(f"'{r}'" for r in REASONS) + "]"

@@ -118,10 +118,19 @@ def build(root: Path, history_days: int, per_day: int) -> dict[str, str]:
     # Published once before the last night is recorded and once after, as nightly runs
     # would have: the second publish keeps the first file as publish's standby.
     publish(settings, con)
+    # The record a nightly run leaves: its rates' fingerprint says the stored rates are
+    # current, so the night reads its baselines' window from them (flows.steps).
+    from returnwatch.transforms.rates import rates_fingerprint
+
     con.execute(
         "INSERT INTO nightly_runs VALUES ('bench', ?, ?, ?, 'success', now()::TIMESTAMP, "
-        "now()::TIMESTAMP, '{}')",
-        [SHOP, NIGHT - dt.timedelta(days=1), NIGHT - dt.timedelta(days=1)],
+        "now()::TIMESTAMP, ?)",
+        [
+            SHOP,
+            NIGHT - dt.timedelta(days=1),
+            NIGHT - dt.timedelta(days=1),
+            json.dumps({"rates": rates_fingerprint(settings)}),
+        ],
     )
     publish(settings, con)
     con.close()
@@ -138,7 +147,8 @@ def _built(folder: Path, history_days: int, per_day: int) -> dict[str, str]:
 
     # A build made before a newer migration would be migrated inside the timed runs.
     schema = [m.version for m in available_migrations()]  # every one: 0007 came after 0008
-    wanted = {"history_days": history_days, "per_day": per_day, "standby": True, "schema": schema}
+    wanted = {"history_days": history_days, "per_day": per_day, "standby": True, "schema": schema,
+              "rates_recorded": True}  # fmt: skip
     if stamp.exists():
         recorded = json.loads(stamp.read_text())
         if recorded.get("size") == wanted:

@@ -225,6 +225,7 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
                     "primary": detected.primary,
                     "alerts_sent": sent.sent,
                     "settings": steps.settings_fingerprint(settings),
+                    "rates": steps.rates_fingerprint(settings),
                 },
             )
 

@@ -19,6 +19,7 @@ import duckdb
 
 from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
+from returnwatch.transforms.rates import rates_fingerprint
 from returnwatch.warehouse import data_docs, detection, rates
 
 log = logging.getLogger(__name__)
@@ -298,12 +299,46 @@ def refresh_rates(
     con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, nights: list[dt.date]
 ) -> list[dt.date]:
     """Recompute the rates the new loads changed (consuming the dirty days) and those of
-    the nights to report; returns every day recomputed."""
-    changed = set(rates.refresh_dirty(con, settings, shop_id))
+    the nights to report; returns every day recomputed.
+
+    When the stored rates are current (`stored_rates_current`), a few target days take
+    their baselines' window from the stored rows instead of recomputing ~29 days from
+    the order lines and refunds. Otherwise (first run, other `[[categories]]`, another
+    rates definition) the window before the first night is recomputed and stored too, so
+    the next night can trust it; those days are not re-detected (as before: a settings
+    change that should change past anomalies needs `returnwatch detect --start --end`).
+    """
+    current = stored_rates_current(con, settings, shop_id)
+    changed = set(rates.refresh_dirty(con, settings, shop_id, stored_history=current))
     missing = [night for night in nights if night not in changed]
     if missing:
-        changed.update(rates.refresh_rates(con, settings, shop_id, missing))
+        changed.update(rates.refresh_rates(con, settings, shop_id, missing, stored_history=current))
+    if not current and nights:
+        first = nights[0] - dt.timedelta(days=settings.detection.window_days)
+        window = [day for day in rates.date_range(first, nights[0]) if day not in changed]
+        if window:
+            with rates.transaction(con):
+                rates.recompute_rates(con, settings, shop_id, window)
     return sorted(changed)
+
+
+def stored_rates_current(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> bool:
+    """Whether the shop's stored `daily_return_rates` were computed as today's settings and
+    code would: the shop's latest recorded run (success or not) stored them under the same
+    `rates_fingerprint`. Data changes need no check: every load marks its days dirty and
+    the dirty days, widened by `feed_days`, are recomputed before anything reads them.
+
+    Not covered: a run killed after its rates committed under other settings (no record)
+    whose settings are then reverted; `returnwatch detect --start --end` repairs it.
+    """
+    row = con.execute(
+        "SELECT summary FROM nightly_runs WHERE shop_id = ? ORDER BY finished_at DESC LIMIT 1",
+        [shop_id],
+    ).fetchone()
+    if row is None or not row[0]:
+        return False
+    recorded = json.loads(row[0])
+    return recorded.get("rates") == rates_fingerprint(settings)
 
 
 def detect_history(

@@ -13,6 +13,7 @@ that decide which days a statement covers. `warehouse.rates` runs the statements
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -77,27 +78,60 @@ def category_rule_sql(
 JOINED_BASELINE_MAX_DAYS = 3
 
 
-def daily_rates_sql(settings: Settings, target_days: int = 1) -> str:
+def joins_baselines(target_days: int) -> bool:
+    """Whether `daily_rates_sql` joins each target day to its window (few target days)."""
+    return target_days <= JOINED_BASELINE_MAX_DAYS
+
+
+def daily_rates_sql(
+    settings: Settings, target_days: int = 1, *, stored_history: bool = False
+) -> str:
     """`sql/daily_return_rates.sql` with the settings' category rule filled in, and the
-    baseline computation that is cheaper for this many target days (same rows out)."""
-    baselines = (
-        "baselines_joined" if target_days <= JOINED_BASELINE_MAX_DAYS else "baselines_window"
-    )
+    baseline computation that is cheaper for this many target days (same rows out).
+
+    `stored_history` (only with joined baselines): the window's other days' rates are
+    read from `daily_return_rates` instead of being recomputed from the order lines and
+    refunds; the caller vouches that those rows are current (`rates_fingerprint`).
+    """
+    joined = joins_baselines(target_days)
+    history = "stored_history_rates" if joined and stored_history else "daily_rates"
     return (
         read_sql("daily_return_rates")
         .replace("{category_rule}", category_rule_sql(settings.categories))
-        .replace("{baselines}", baselines)
+        .replace("{baselines}", "baselines_joined" if joined else "baselines_window")
+        .replace("{history_rates}", history)
     )
 
 
-def rates_params(settings: Settings, shop_id: str, days: list[date]) -> dict:
-    """The parameters of `daily_rates_sql` for one cluster of target days."""
+def rates_fingerprint(settings: Settings) -> str:
+    """A short hash of what a stored `daily_return_rates` row depends on besides the data:
+    the statement's text (dimensions, definitions), the `[[categories]]` rule and the
+    reason patterns. Rows stored under another fingerprint may be stale: a nightly run
+    then recomputes its baselines' window from the order lines and refunds."""
+    text = "\n".join(
+        (
+            daily_rates_sql(settings),
+            QUALITY_REASON_PATTERN,
+            damage_pattern(settings),
+            str(settings.detection.window_days),
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rates_params(
+    settings: Settings, shop_id: str, days: list[date], *, stored_history: bool = False
+) -> dict:
+    """The parameters of `daily_rates_sql` for one cluster of target days. With
+    `stored_history` (joined baselines), only the target days are read from the order
+    lines and refunds ($first_day = the first target day)."""
     window = settings.detection.window_days
+    reads_window = not (stored_history and joins_baselines(len(days)))
     return {
         "shop_id": shop_id,
         "days": days,
         "window_days": window,
-        "first_day": days[0] - timedelta(days=window),
+        "first_day": days[0] - timedelta(days=window if reads_window else 0),
         "last_day": days[-1],
         "quality_pattern": QUALITY_REASON_PATTERN,
         "damage_pattern": damage_pattern(settings),

@@ -160,14 +160,25 @@ def staged_returns(
 
 
 def recompute_rates(
-    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, days: list[date]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    days: list[date],
+    *,
+    stored_history: bool = False,
 ) -> None:
     """Replace the rows of exactly these days (no widening), inside the caller's transaction:
-    their `daily_return_rates` and their `return_lags`."""
+    their `daily_return_rates` and their `return_lags`.
+
+    `stored_history`: a cluster of a few days takes its baselines' window from the stored
+    rows (`daily_rates_sql`), read after the earlier clusters were replaced. Only for a
+    caller that knows the stored rows are current: every changed day was widened into
+    `days` (`affected_days`) and they were computed under today's `rates_fingerprint`.
+    """
     window = settings.detection.window_days
     for group in clusters(days, window):
-        sql = daily_rates_sql(settings, len(group))
-        params = rates_params(settings, shop_id, group)
+        sql = daily_rates_sql(settings, len(group), stored_history=stored_history)
+        params = rates_params(settings, shop_id, group, stored_history=stored_history)
         con.execute(
             "DELETE FROM daily_return_rates WHERE shop_id = $shop_id AND day IN "
             "(SELECT unnest($days::DATE[]))",
@@ -194,6 +205,7 @@ def refresh_rates(
     *,
     start: date | None = None,
     end: date | None = None,
+    stored_history: bool = False,
 ) -> list[date]:
     """Recompute `daily_return_rates` for the given days and/or the start–end range, and
     for the days whose baselines they feed; returns the days recomputed (sorted).
@@ -208,7 +220,7 @@ def refresh_rates(
     targets = affected_days(con, settings, shop_id, changed)
     if targets:
         with transaction(con):
-            recompute_rates(con, settings, shop_id, targets)
+            recompute_rates(con, settings, shop_id, targets, stored_history=stored_history)
     return targets
 
 
@@ -232,7 +244,13 @@ def consume_dirty_days(con: duckdb.DuckDBPyConnection, shop_id: str) -> list[dat
     return dirty
 
 
-def refresh_dirty(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str) -> list[date]:
+def refresh_dirty(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    shop_id: str,
+    *,
+    stored_history: bool = False,
+) -> list[date]:
     """Recompute the rates the shop's last loads changed, and consume its dirty days.
 
     Returns the days recomputed: the dirty days and the days whose baselines they feed
@@ -244,5 +262,5 @@ def refresh_dirty(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: s
         dirty = consume_dirty_days(con, shop_id)
         targets = affected_days(con, settings, shop_id, dirty)
         if targets:
-            recompute_rates(con, settings, shop_id, targets)
+            recompute_rates(con, settings, shop_id, targets, stored_history=stored_history)
     return targets

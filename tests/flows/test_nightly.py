@@ -132,6 +132,53 @@ def test_a_night_already_done_with_nothing_new_is_not_redone(
     assert kit.query(flow_settings.db, runs) == [(3,)]
 
 
+def test_stored_rates_are_trusted_only_under_the_same_rates_settings(
+    flow_settings, shop_files, kit
+):
+    """A night reads its baselines' window from the stored rates only when the last run
+    stored them under the same rates fingerprint; after a `[[categories]]` change the
+    window is recomputed (and stored), so the next night can trust it."""
+    import duckdb
+
+    from returnwatch.settings import CategoryMapping
+
+    shop_files.drop(flow_settings.inbox)
+    first_night = kit.LAST - dt.timedelta(days=1)
+    [first] = run_nightly(flow_settings, date=first_night)
+    assert first.status == "success", first.message
+    categorized = flow_settings.model_copy(
+        update={"categories": [CategoryMapping(category="everything", prefixes=[""])]}
+    )
+    con = duckdb.connect(str(flow_settings.db), read_only=True)
+    try:
+        assert steps.stored_rates_current(con, flow_settings, "shop-a")
+        assert not steps.stored_rates_current(con, categorized, "shop-a")
+    finally:
+        con.close()
+
+    [second] = run_nightly(categorized, date=kit.LAST)
+
+    assert second.status == "success", second.message
+    window = flow_settings.detection.window_days
+    days_sql = (
+        "SELECT count(DISTINCT day) FROM daily_return_rates WHERE dimension = ? AND key = ? "
+        "AND day BETWEEN ? AND ?"
+    )
+    start = kit.LAST - dt.timedelta(days=window)
+    shop_days = kit.query(flow_settings.db, days_sql, ["shop", "*", start, kit.LAST])[0][0]
+    renamed = kit.query(flow_settings.db, days_sql, ["category", "everything", start, kit.LAST])
+    assert shop_days > window // 2 and renamed[0][0] == shop_days
+    before = start - dt.timedelta(days=1)
+    assert kit.query(flow_settings.db, days_sql, ["category", "everything", before, before]) == [
+        (0,)
+    ]
+    con = duckdb.connect(str(flow_settings.db), read_only=True)
+    try:
+        assert steps.stored_rates_current(con, categorized, "shop-a")
+    finally:
+        con.close()
+
+
 def test_catch_up_is_capped_by_catch_up_days(flow_settings, shop_files, kit):
     settings = flow_settings.model_copy(
         update={"alerts": flow_settings.alerts.model_copy(update={"catch_up_days": 2})}

@@ -310,7 +310,8 @@ def test_a_spike_folds_its_symptoms_into_one_alert(spiked_shop, detected):
 def test_a_nights_rates_and_anomalies_equal_the_backfills(spiked_shop, detected):
     """A night recomputes one to three days, whose baselines are joined per target day
     (`rates.JOINED_BASELINE_MAX_DAYS`), where the backfill used a moving window; the
-    spike days recomputed and re-detected on their own must give the backfill's rows."""
+    spike days recomputed and re-detected on their own must give the backfill's rows,
+    whether the window's rates are recomputed or read from the stored rows."""
     con, full, _ = detected
     settings = Settings()
     shop = spiked_shop.shop_id
@@ -320,13 +321,17 @@ def test_a_nights_rates_and_anomalies_equal_the_backfills(spiked_shop, detected)
     )
     columns = ["day", "dimension", "key", "test", "returns", "expected_returns", "p_value",
                "explained_by"]  # fmt: skip
-    for offsets in ((60,), (66, 67), (74, 75, 85)):
+    cases = [(offsets, stored) for offsets in ((60,), (66, 67), (74, 75, 85))
+             for stored in (False, True)]  # fmt: skip
+    for offsets, stored in cases:
         days = [START + timedelta(days=n) for n in offsets]
-        assert "from baselines_joined" in daily_rates_sql(settings, len(days))
+        sql = daily_rates_sql(settings, len(days), stored_history=stored)
+        assert "from baselines_joined" in sql
+        assert ("inner join stored_history_rates" in sql) == stored
         backfilled = con.execute(rates_sql, {"days": days}).df()
         con.execute("BEGIN")
         try:
-            recompute_rates(con, settings, shop, days)
+            recompute_rates(con, settings, shop, days, stored_history=stored)
             nightly = con.execute(rates_sql, {"days": days}).df()
             detect_in_transaction(con, settings, shop, days)
             mine = anomalies(con)
@@ -338,6 +343,37 @@ def test_a_nights_rates_and_anomalies_equal_the_backfills(spiked_shop, detected)
         theirs = full[full["day"].isin(days)][columns].reset_index(drop=True)
         assert len(theirs) > 0
         pd.testing.assert_frame_equal(mine, theirs)
+
+
+def test_a_nights_stored_history_reads_the_stored_rates(spiked_shop, detected):
+    """With `stored_history`, the window's other days come from `daily_return_rates`, not
+    from the order lines: a stored rate changed by hand moves the night's baseline by its
+    share, and the recomputed window (the default) ignores it."""
+    con, _, _ = detected
+    settings = Settings()
+    shop = spiked_shop.shop_id
+    night = START + timedelta(days=60)
+    baseline_sql = (
+        "SELECT baseline_rate, baseline_days FROM daily_return_rates "
+        "WHERE day = $day AND dimension = 'shop'"
+    )
+    before, days = con.execute(baseline_sql, {"day": night}).fetchone()
+    seen = {}
+    for stored in (False, True):
+        con.execute("BEGIN")
+        try:
+            con.execute(
+                "UPDATE daily_return_rates SET return_rate = return_rate + 1 "
+                "WHERE day = $day AND dimension = 'shop'",
+                {"day": night - timedelta(days=1)},
+            )
+            recompute_rates(con, settings, shop, [night], stored_history=stored)
+            seen[stored] = con.execute(baseline_sql, {"day": night}).fetchone()
+        finally:
+            con.execute("ROLLBACK")
+    assert seen[False][1] == seen[True][1] == days
+    assert seen[False][0] == pytest.approx(before)
+    assert seen[True][0] == pytest.approx(before + 1 / days)
 
 
 def test_incremental_nights_match_a_full_backfill(spiked_shop, detected):

@@ -157,10 +157,30 @@ daily_rates as (
 -- target day: the moving-window average over every slice-day read was the statement's
 -- costliest step (about 40% of its CPU time on a year shop, one target day). For a backfill of many days, the moving window (the join would repeat each
 -- day once per target day after it).
+-- The days the joined baselines read ({history_rates}). `daily_rates`: every day read
+-- from the order lines and refunds ($first_day = min($days) - $window_days). Or, for a
+-- nightly run whose stored rows are current (`rates.daily_rates_sql(stored_history=True)`,
+-- with $first_day = min($days), so only the target days are read from the order lines
+-- and refunds): the target days' fresh rates and the window's other days as stored in
+-- daily_return_rates (the same return_rate: returns / order_lines of the same rows).
+stored_history_rates as (
+    select day, dimension, key, return_rate
+    from daily_rates
+    where day in (select day from target_days)
+    union all
+    select stored.day, stored.dimension, stored.key, stored.return_rate
+    from daily_return_rates as stored
+    where
+        stored.shop_id = $shop_id
+        and stored.day >= $first_day::date - $window_days
+        and stored.day < $last_day::date
+        and stored.day not in (select day from target_days)
+),
+
 history as (
     select target.day as target_day, rate.dimension, rate.key, rate.return_rate
     from target_days as target
-    inner join daily_rates as rate
+    inner join {history_rates} as rate
         on rate.day between target.day - $window_days and target.day - 1
 ),
 
