@@ -349,7 +349,7 @@ def demo(
     docs = db.parent / DEFAULT_DIR_NAME / "index.html"
     if docs.exists():
         console.print(
-            f"\n7. Every load's validation (Great Expectations Data Docs): open {docs} in a "
+            f"\n8. Every load's validation (Great Expectations Data Docs): open {docs} in a "
             "browser (docs/validation.md).",
             markup=False,
             highlight=False,
