@@ -83,6 +83,27 @@ def joins_baselines(target_days: int) -> bool:
     return target_days <= JOINED_BASELINE_MAX_DAYS
 
 
+# The slices an order line or a return falls into, one struct each: the one definition of
+# the dimensions and their keys (carrier_region's key is `<carrier>|<province>`), spliced
+# into every SQL file that counts by slice as `{slices}` (daily_return_rates.sql,
+# anomaly_buyers.sql). Needs the columns province, sku_id, product_id, own_category and
+# carrier, and `{category_rule}` replaced after it.
+SLICES_SQL = """[
+            {'dimension': 'shop', 'key': '*'},
+            {'dimension': 'region', 'key': province},
+            {'dimension': 'sku', 'key': sku_id},
+            {'dimension': 'product', 'key': product_id},
+            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
+            {'dimension': 'carrier', 'key': carrier},
+            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
+        ]"""
+
+
+def with_slices(sql: str, category_rule: str) -> str:
+    """`sql` with `{slices}` (SLICES_SQL) and its `{category_rule}` filled in."""
+    return sql.replace("{slices}", SLICES_SQL).replace("{category_rule}", category_rule)
+
+
 def daily_rates_sql(
     settings: Settings, target_days: int = 1, *, stored_history: bool = False
 ) -> str:
@@ -96,8 +117,7 @@ def daily_rates_sql(
     joined = joins_baselines(target_days)
     history = "stored_history_rates" if joined and stored_history else "daily_rates"
     return (
-        read_sql("daily_return_rates")
-        .replace("{category_rule}", category_rule_sql(settings.categories))
+        with_slices(read_sql("daily_return_rates"), category_rule_sql(settings.categories))
         .replace("{baselines}", "baselines_joined" if joined else "baselines_window")
         .replace("{history_rates}", history)
     )

@@ -45,6 +45,7 @@ from returnwatch.transforms.rates import (
     date_range,
     feed_days,
     read_sql,
+    with_slices,
 )
 from returnwatch.warehouse.rates import (
     affected_days,
@@ -333,7 +334,7 @@ def with_buyers(
         if "window_from" in anomalies
         else last
     )
-    sql = read_sql("anomaly_buyers").replace("{category_rule}", category_rule)
+    sql = with_slices(read_sql("anomaly_buyers"), category_rule)
     counts = con.execute(
         sql,
         {

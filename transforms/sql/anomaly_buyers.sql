@@ -9,7 +9,9 @@
 -- return's region here is its own province, else its line's (not its order's): a region
 -- row can count a few returns fewer than daily_return_rates.
 --
--- {category_rule}: the settings' [[categories]] rule. Parameters: $shop_id, $idx
+-- The slices a return falls into are spliced in at `unnest(` (SLICES_SQL in
+-- transforms/rates.py, shared with daily_return_rates.sql); {category_rule}: the
+-- settings' [[categories]] rule. Parameters: $shop_id, $idx
 -- (INTEGER[]), $dimensions, $keys (VARCHAR[]), $first_days, $last_days (DATE[]).
 
 with
@@ -66,15 +68,7 @@ return_slices as (
     select
         day,
         customer_id,
-        unnest([
-            {'dimension': 'shop', 'key': '*'},
-            {'dimension': 'region', 'key': province},
-            {'dimension': 'sku', 'key': sku_id},
-            {'dimension': 'product', 'key': product_id},
-            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
-            {'dimension': 'carrier', 'key': carrier},
-            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
-        ]) as slice
+        unnest({slices}) as slice
     from scoped_returns
 ),
 

@@ -16,6 +16,8 @@
 -- `refunds` view does, reading order_lines only where a refund needs it (the view, read
 -- here, would look up every order line of the shop each time).
 --
+-- The slices a row falls into are spliced in where `unnest(` names them: one definition,
+-- SLICES_SQL in transforms/rates.py, shared with anomaly_buyers.sql.
 -- Slices (issue 17): product = product_id, else the SKU; category = the line's own, else
 -- the settings' [[categories]] rule ({category_rule}, filled in by
 -- `rates.daily_rates_sql`), else 'unknown'; carrier = the refund's own, else its line's,
@@ -81,15 +83,7 @@ scoped_returns as (
 line_slices as (
     select
         day,
-        unnest([
-            {'dimension': 'shop', 'key': '*'},
-            {'dimension': 'region', 'key': province},
-            {'dimension': 'sku', 'key': sku_id},
-            {'dimension': 'product', 'key': product_id},
-            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
-            {'dimension': 'carrier', 'key': carrier},
-            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
-        ]) as slice
+        unnest({slices}) as slice
     from scoped_order_lines
 ),
 
@@ -98,15 +92,7 @@ return_slices as (
         day,
         is_quality,
         is_damaged,
-        unnest([
-            {'dimension': 'shop', 'key': '*'},
-            {'dimension': 'region', 'key': province},
-            {'dimension': 'sku', 'key': sku_id},
-            {'dimension': 'product', 'key': product_id},
-            {'dimension': 'category', 'key': coalesce(own_category, {category_rule}, 'unknown')},
-            {'dimension': 'carrier', 'key': carrier},
-            {'dimension': 'carrier_region', 'key': carrier || '|' || province}
-        ]) as slice
+        unnest({slices}) as slice
     from scoped_returns
 ),
 
