@@ -322,11 +322,12 @@ def drift_detectable(con, incident, shop_id: str) -> bool:
     return observed - mu0 >= 3 and p <= DETECTABLE_FWER / max(slices, 1)
 
 
-def run_scenarios(quick: bool, verbose: bool) -> int:
+def run_scenarios(quick: bool, verbose: bool, only: str | None = None) -> int:
     """Recall per issue-17 scenario, before (today's detector) and after, and the false
     alerts of the scenario shops (alerts matching no incident nor nested in one)."""
     specs = SCENARIO_QUICK if quick else SCENARIO_SHOPS
     modes = {"before": TODAY, "after": Settings()}
+    modes = {m: s for m, s in modes.items() if only in (None, m)}
     recall: dict[str, dict[str, list[int]]] = {m: {} for m in modes}
     false = dict.fromkeys(modes, 0)
     seconds = dict.fromkeys(modes, 0.0)
@@ -506,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenarios", action="store_true", help="issue 17's incidents: recall per scenario"
     )
+    parser.add_argument(
+        "--only",
+        help="one detector of the comparison: 'default' (clean shops) or 'after' (scenarios)",
+    )
     parser.add_argument("--perf-days", type=int, default=365)
     parser.add_argument("--perf-lines", type=int, default=100_000, help="order lines a day")
     parser.add_argument("--perf-skus", type=int, default=5000)
@@ -517,12 +522,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.day_return_sd is not None:
         synthetic.DAY_RETURN_SD = args.day_return_sd
     if args.scenarios:
-        return run_scenarios(args.quick, args.verbose)
+        return run_scenarios(args.quick, args.verbose, args.only)
     modes = {
         "default": Settings(),
         "today": TODAY,
         "literal": Settings(detection={"mode": "literal"}),
     }
+    modes = {m: s for m, s in modes.items() if args.only in (None, m)}
     totals = {m: {"hits": 0, "alerts": 0, "folded": 0, "collateral": 0, "false": 0,
                   "nights": 0, "seconds": 0.0, "det_hits": 0} for m in modes}  # fmt: skip
     n_spikes = n_detectable = n_not_literal = 0
@@ -589,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         con.close()
 
-    nights = totals["default"]["nights"]
+    nights = next(iter(totals.values()))["nights"]
     print()
     print(
         f"{len(specs)} shops, {nights} nights, {slice_nights / nights:.0f} active slices a night; "

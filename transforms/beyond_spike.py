@@ -361,7 +361,7 @@ def incident_anomalies(
             for d, dim, k in zip(rows["day"], rows["dimension"], rows["key"], strict=True)
         ]
         rows = rows[keep]
-    rows = suppress_repeats(rows, earlier, sku_products or {}, detection)
+    rows = suppress_repeats(rows, earlier, sku_products or {}, detection, spike_anomalies)
     rows = rows.reset_index(drop=True)
     rows["explained_by"] = None
     rows["related"] = [[] for _ in range(len(rows))]
@@ -384,17 +384,30 @@ def suppress_repeats(
     earlier: pd.DataFrame | None,
     sku_products: dict[str, str],
     detection: DetectionSettings,
+    spikes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One alert per launch and per drift: a cold start or drift anomaly is dropped when
     the same slice (or, for a new SKU, its product) raised the same test within the
     window before (`REPEAT_WINDOW`) — in `earlier` (alerts of days before these) or among
     the rows kept so far. Days are taken in order, so a backfill and nightly runs keep
-    the same alerts."""
+    the same alerts.
+
+    A drift is also dropped while its slice had a spike anomaly inside the drift's own
+    window (in `earlier`, test 'spike', or in `spikes`, these days' spike anomalies): that
+    week's excess is the spike's incident, already alerted; if the rise outlasts it, the
+    drift alerts once the spike day has left the window."""
     last: dict[tuple[str, str, str], date] = {}
-    if earlier is not None:
-        for row in earlier.itertuples():
-            key = (row.test, row.dimension, row.key)
+    spiked: dict[tuple[str, str], list[date]] = {}
+    for frame in (earlier, spikes):
+        if frame is None or frame.empty:
+            continue
+        tests = frame["test"] if "test" in frame else pd.Series("spike", index=frame.index)
+        for row, test in zip(frame.itertuples(), tests, strict=True):
             day = pd.Timestamp(row.day).date()
+            if test == "spike":
+                spiked.setdefault((row.dimension, row.key), []).append(day)
+                continue
+            key = (test, row.dimension, row.key)
             last[key] = max(last.get(key, day), day)
     keep = []
     days = {i: pd.Timestamp(d).date() for i, d in rows["day"].items()}
@@ -403,6 +416,11 @@ def suppress_repeats(
         setting = REPEAT_WINDOW.get(row.test)
         if setting is None:
             keep.append(row.Index)
+            continue
+        if row.test == "drift" and any(
+            timedelta(0) <= row_day - d < timedelta(days=detection.drift_days)
+            for d in spiked.get((row.dimension, row.key), [])
+        ):
             continue
         window = timedelta(days=getattr(detection, setting))
         keys = [(row.test, row.dimension, row.key)]

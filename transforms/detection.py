@@ -542,6 +542,9 @@ def _fold_nested_day(
                     rest_expected -= child["expected_returns"] * share
             if not inside:
                 continue
+            # A SKU spike of the same night lands in the region (or carrier) too: its
+            # excess there is the SKU's, not a sign that the parent's rise is spread.
+            rest_returns -= _sku_excess_outside(flagged, index, parent, inside, breakdown)
             # Several children rising, or the rest of the parent (without these children's
             # returns and expectation) still rising, says the cause is spread over the
             # parent (a product-wide batch, a province's parcels whatever the courier).
@@ -561,6 +564,32 @@ def _fold_nested_day(
                 part = excess * _contains(parent, child, breakdown) / max(parent["returns"], 1)
                 if part > 0 and not passes(child, child["returns"] - part, detection):
                     flagged.at[c, "explained_by"] = _label(parent)
+
+
+def _sku_excess_outside(
+    flagged: pd.DataFrame,
+    index: pd.Index,
+    parent: pd.Series,
+    inside: dict,
+    breakdown: pd.DataFrame,
+) -> float:
+    """The extra returns of the night's SKU anomalies that fall in a region or carrier
+    parent outside its rising carrier x province children (each SKU's excess split as its
+    returns split): the part of the parent's rise another anomaly already explains."""
+    if parent["dimension"] not in ("region", "carrier") or "carrier" not in breakdown:
+        return 0.0
+    column = "province" if parent["dimension"] == "region" else "carrier"
+    children = {str(flagged.at[c, "key"]) for c in inside}
+    total = 0.0
+    for i in index:
+        sku = flagged.loc[i]
+        if sku["dimension"] != "sku" or not sku["returns"] or sku["extra_returns"] <= 0:
+            continue
+        mine = breakdown[(breakdown["key"] == sku["key"]) & (breakdown[column] == parent["key"])]
+        in_child = (mine["carrier"] + "|" + mine["province"].astype(str)).isin(children)
+        outside = float(mine.loc[~in_child, "returns"].sum())
+        total += sku["extra_returns"] * outside / sku["returns"]
+    return total
 
 
 def _rest_of_shop_lift(shop: pd.Series, narrow: pd.DataFrame) -> list[float]:

@@ -262,17 +262,21 @@ def earlier_incidents(
     con: duckdb.DuckDBPyConnection, detection: DetectionSettings, shop_id: str, days: list[date]
 ) -> pd.DataFrame:
     """The lasting incidents (cold start, drift) alerted in the weeks before these days,
-    so a launch or a drift is alerted once (`beyond_spike.suppress_repeats`)."""
+    so a launch or a drift is alerted once, and the spikes of the drift window's days
+    before them, whose excess a drift does not alert again
+    (`beyond_spike.suppress_repeats`)."""
     frame = con.execute(
         """
         SELECT day, dimension, key, test FROM anomalies
-        WHERE shop_id = $shop_id AND test IN ('cold_start', 'drift')
-          AND day >= $since AND day < $first
+        WHERE shop_id = $shop_id AND day < $first
+          AND (test IN ('cold_start', 'drift') AND day >= $since
+               OR test = 'spike' AND day >= $spikes_since)
         """,
         {
             "shop_id": shop_id,
             "since": days[0]
             - timedelta(days=max(detection.window_days, detection.cold_start_days)),
+            "spikes_since": days[0] - timedelta(days=detection.drift_days),
             "first": days[0],
         },
     ).df()
