@@ -138,7 +138,7 @@ class DetectionSettings(Section):
     drift_days: int = Field(default=7, ge=2)
     drift_baseline_days: int = Field(default=90, ge=14)
     drift_min_lift: float = Field(default=0.25, ge=0)
-    drift_dispersion: float = Field(default=0.01, ge=0)
+    drift_dispersion: float = Field(default=0.001, ge=0)
     # ... and on at least this many of the drift_days days its rate is above the base.
     drift_min_days_above: int = Field(default=6, ge=0)
     # Reason-mix shift: the quality share of a slice's returns rises by mix_min_rise

@@ -55,6 +55,7 @@ def cold_start_params(detection: DetectionSettings, shop_id: str, days: list[dat
 
 def drift_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> dict:
     return window_params(detection, shop_id, days) | {
+        "recent_from": days[0] - timedelta(days=detection.drift_days + detection.return_lag_days),
         "drift_days": detection.drift_days,
         "drift_baseline_days": detection.drift_baseline_days,
         "lag_days": detection.return_lag_days,
@@ -141,13 +142,15 @@ def score_drift(features: pd.DataFrame, detection: DetectionSettings) -> pd.Data
     y = f["recent_returns"].to_numpy(float)
     lines = f["recent_lines"].to_numpy(float)
     mu = rate * lines
-    c = detection.drift_dispersion + 1 / np.maximum(base_returns, 1)
     f["is_tested"] = (
         np.isfinite(rate)
         & (base_returns > 0)
         & (f["base_days"].to_numpy(float) >= 0.8 * detection.drift_baseline_days)
         & (lines >= detection.drift_days * detection.min_order_lines)
     )
+    week = week_dispersion(f, mu, detection)
+    c = week + 1 / np.maximum(base_returns, 1)
+    f["dispersion"] = week
     # Without its two biggest days the window must still be up: one or two spike days
     # (the spike test's) do not make a drift.
     rest = 1 - 2 / detection.drift_days
@@ -165,7 +168,7 @@ def score_drift(features: pd.DataFrame, detection: DetectionSettings) -> pd.Data
     f["p_value"] = _tail(y, mu, c, f["is_candidate"].to_numpy(bool))
     y_b = f["recent_returns_before"].to_numpy(float)
     mu_b = rate_before * f["recent_lines_before"].to_numpy(float)
-    c_b = detection.drift_dispersion + 1 / np.maximum(f["base_returns_before"].to_numpy(float), 1)
+    c_b = week + 1 / np.maximum(f["base_returns_before"].to_numpy(float), 1)
     before = (
         f["is_tested"].to_numpy(bool)
         & np.isfinite(mu_b)
@@ -185,6 +188,70 @@ def score_drift(features: pd.DataFrame, detection: DetectionSettings) -> pd.Data
         first_day=pd.to_datetime(f["day"]) - pd.Timedelta(days=days - 1),
         baseline_used=f"{detection.drift_baseline_days}-day rate before the last {days} days",
     )
+
+
+# Fewer tested slices than this in a dimension that night: its week-to-week dispersion
+# is the night's, pooled over every dimension but the shop.
+MIN_POOLED_SLICES = 20
+# Slices whose week is this many standard deviations off its base (under the first
+# estimate) are left out of the second: a drift is not the noise it is tested against.
+POOL_TRIM_Z = 3.0
+
+
+def week_dispersion(f: pd.DataFrame, mu: np.ndarray, detection: DetectionSettings) -> np.ndarray:
+    """How much a week's rate wanders from its base in this shop, from the night's slices.
+
+    Across the tested slices of a dimension, by moments: α = Σ[(y − μ)² − y − μ²/base
+    returns] / Σ μ² — what the recent weeks deviate from their bases beyond Poisson noise
+    and the base rate's own uncertainty (seasonality, promo weeks, a shop-wide slow
+    swing). Estimated twice: the second time without the slices more than POOL_TRIM_Z
+    standard deviations off under the first estimate (a drift being tested is not the
+    noise it is tested against). A dimension with fewer than MIN_POOLED_SLICES tested
+    slices takes the night's estimate over every dimension but the shop. At least
+    `drift_dispersion`, the least week-to-week variation assumed."""
+    y = f["recent_returns"].to_numpy(float)
+    base = np.maximum(f["base_returns"].to_numpy(float), 1)
+    tested = f["is_tested"].to_numpy(bool) & (np.nan_to_num(mu) > 0)
+    floor = detection.drift_dispersion
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = (y - mu) ** 2 - y - mu**2 / base
+    alpha = np.full(len(f), floor)
+    for _ in range(2):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (y - mu) / np.sqrt(mu + (alpha + 1 / base) * mu**2)
+        use = tested & (np.abs(np.nan_to_num(z, nan=np.inf)) <= POOL_TRIM_Z)
+        alpha = _pooled(f, np.where(use, num, 0.0), np.where(use, mu**2, 0.0), use, floor)
+    return alpha
+
+
+def _pooled(
+    f: pd.DataFrame, num: np.ndarray, den: np.ndarray, use: np.ndarray, floor: float
+) -> np.ndarray:
+    """Σ num / Σ den per night and dimension (or per night, all dimensions but the shop,
+    for a dimension with too few slices), at least `floor`, for each row."""
+    parts = pd.DataFrame(
+        {
+            "day": f["day"].to_numpy(),
+            "dimension": f["dimension"].to_numpy(),
+            "num": num,
+            "den": den,
+            "n": use.astype(int),
+        }
+    )
+
+    def ratio(groups: pd.DataFrame) -> pd.Series:
+        sums = groups[["num", "den", "n"]].sum()
+        return (sums["num"] / sums["den"].where(sums["den"] > 0)).where(
+            sums["n"] >= MIN_POOLED_SLICES
+        )
+
+    by_dim = ratio(parts.groupby(["day", "dimension"]))
+    night = ratio(parts[parts["dimension"] != "shop"].groupby("day"))
+    keys = pd.MultiIndex.from_arrays([parts["day"], parts["dimension"]])
+    own = by_dim.reindex(keys).to_numpy(float)
+    fallback = night.reindex(parts["day"]).to_numpy(float)
+    alpha = np.where(np.isfinite(own), own, fallback)
+    return np.maximum(np.nan_to_num(alpha, nan=floor), floor)
 
 
 def score_mix(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
@@ -269,7 +336,7 @@ def _incident_rows(
             "detector_rate": rate,
             "expected_returns": expected,
             "extra_returns": returns - expected,
-            "dispersion": np.nan,
+            "dispersion": f["dispersion"].to_numpy(float) if "dispersion" in f else np.nan,
             "p_value": f["p_value"].to_numpy(float),
             "p_before": f["p_before"].to_numpy(float),
             "is_tested": f["is_tested"].to_numpy(bool),
@@ -376,7 +443,7 @@ def incident_anomalies(
 
 # Tests whose incident lasts (a launch, a drift): alerted once per slice within this many
 # days (the setting named here).
-REPEAT_WINDOW = {"cold_start": "cold_start_days", "drift": "window_days"}
+REPEAT_WINDOW = {"cold_start": "cold_start_days", "drift": "drift_baseline_days"}
 
 
 def suppress_repeats(

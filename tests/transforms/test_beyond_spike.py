@@ -116,20 +116,31 @@ def test_a_launch_or_a_drift_alerts_once():
     detection = DetectionSettings()
     rows = pd.DataFrame(
         {
-            "day": [D0 + timedelta(days=i) for i in (0, 1, 5, 40, 2)],
-            "test": ["drift", "drift", "drift", "drift", "cold_start"],
-            "dimension": ["product", "product", "product", "product", "sku"],
-            "key": ["P1", "P1", "P1", "P1", "P2-S"],
+            "day": [D0 + timedelta(days=i) for i in (0, 1, 5, 40, 91, 2, 20, 26)],
+            "test": ["drift"] * 5 + ["cold_start", "drift", "drift"],
+            "dimension": ["product"] * 5 + ["sku", "region", "region"],
+            "key": ["P1"] * 5 + ["P2-S", "R1", "R1"],
         }
     )
     earlier = pd.DataFrame(
         {"day": [D0 - timedelta(days=3)], "test": ["cold_start"], "dimension": ["product"],
          "key": ["P2"]}
     )  # fmt: skip
+    # R1 spiked on day 14 (an alert of these days): its drift on day 20 is that spike's
+    # week; on day 26 the spike has left the 7-day window and the drift alerts.
+    spikes = pd.DataFrame(
+        {"day": [D0 + timedelta(days=14)], "dimension": ["region"], "key": ["R1"],
+         "test": ["spike"]}
+    )  # fmt: skip
     rows["day"] = pd.to_datetime(rows["day"])  # as the features' frames hold them
-    kept = suppress_repeats(rows, earlier, {"P2-S": "P2"}, detection)
-    # P1 on day 0 and again after its 28-day window; the new SKU's product already alerted
-    assert sorted((r.day.date() - D0).days for r in kept.itertuples()) == [0, 40]
+    kept = suppress_repeats(rows, earlier, {"P2-S": "P2"}, detection, spikes)
+    # P1 on day 0 and again only after its 90-day base (day 91): a drift that stays is the
+    # same incident; the new SKU's product already alerted.
+    assert sorted(((r.day.date() - D0).days, r.key) for r in kept.itertuples()) == [
+        (0, "P1"),
+        (26, "R1"),
+        (91, "P1"),
+    ]
 
 
 def test_buyer_notes():

@@ -5,7 +5,7 @@
 -- spike is the spike test's, not a drift) (docs/detection.md, "Slow drift").
 --
 -- Plain counts of daily_return_rates: over weeks the lag between orders and returns
--- evens out. Parameters: $shop_id, $days, $dimensions, $first_day, $last_day,
+-- evens out. Parameters: $shop_id, $days, $dimensions, $first_day, $recent_from, $last_day,
 -- $drift_days, $drift_baseline_days, $lag_days, $min_order_lines.
 
 with
@@ -16,18 +16,49 @@ target_days as (
 
 -- import CTEs
 
-rates as (
-    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+-- the days that decide which slices a target day can test (few days, every slice)
+recent_rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines
     from daily_return_rates as rate
     where
         rate.shop_id = $shop_id
-        and rate.day between $first_day::date and $last_day::date
+        and rate.day between $recent_from::date and $last_day::date
         and list_contains($dimensions::varchar[], rate.dimension)
         and not (rate.dimension in ('carrier', 'carrier_region')
             and (rate.key = 'unknown' or rate.key like 'unknown|%'))
 ),
 
 -- logic CTEs
+
+-- Only slices a target day can test: their exposure over the last $drift_days is at
+-- least $drift_days x $min_order_lines, which needs that many order lines paid in the
+-- $drift_days + $lag_days days before (each line adds at most 1 to the sum). A product
+-- that is its SKU (no product_id) only repeats the SKU.
+testable as (
+    select distinct rate.dimension, rate.key
+    from target_days as target
+    inner join recent_rates as rate
+        on rate.day between target.day - ($drift_days + $lag_days - 1) and target.day
+    group by target.day, rate.dimension, rate.key
+    having sum(rate.order_lines) >= $drift_days * $min_order_lines
+    -- a product that is its SKU (no product_id) only repeats the SKU
+    and not (rate.dimension = 'product' and rate.key in (
+        select sku.key from recent_rates as sku where sku.dimension = 'sku'
+    ))
+),
+
+-- every day of the window, only for those slices (most slices of a big shop are too
+-- small to test: reading their history was most of this statement's work)
+rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+    from daily_return_rates as rate
+    semi join testable
+        on testable.dimension = rate.dimension
+        and testable.key = rate.key
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_day::date and $last_day::date
+),
 
 -- Exposure, not order lines: returns requested on a day come from the orders of the
 -- $lag_days before it, so each day's order lines are spread evenly over the day and the
@@ -39,29 +70,9 @@ calendar as (
     select unnest(generate_series($first_day::date, $last_day::date, interval 1 day))::date as day
 ),
 
--- Only slices a target day can test: their exposure over the last $drift_days is at
--- least $drift_days x $min_order_lines, which needs that many order lines paid in the
--- $drift_days + $lag_days days before (each line adds at most 1 to the sum). A product
--- that is its SKU (no product_id) only repeats the SKU.
-testable as (
-    select distinct rate.dimension, rate.key
-    from target_days as target
-    inner join rates as rate
-        on rate.day between target.day - ($drift_days + $lag_days - 1) and target.day
-    group by target.day, rate.dimension, rate.key
-    having sum(rate.order_lines) >= $drift_days * $min_order_lines
-    -- a product that is its SKU (no product_id) only repeats the SKU
-    and not (rate.dimension = 'product' and rate.key in (
-        select sku.key from rates as sku where sku.dimension = 'sku'
-    ))
-),
-
 slices as (
     select rate.dimension, rate.key, min(rate.day) as first_seen
     from rates as rate
-    semi join testable
-        on testable.dimension = rate.dimension
-        and testable.key = rate.key
     group by all
 ),
 
@@ -97,26 +108,66 @@ seasoned as (
     from exposed
 ),
 
-base_rates as (
-    -- each day's own base rate, to tell the days of the recent window above it
+-- Every window sum below is a difference of running sums (the sum up to a window's last
+-- day minus the sum up to the day before its first): one pass over each slice's days
+-- instead of a moving frame per window (the frames were most of this statement's time).
+running as (
     select
         *,
-        sum(returns) filter (where is_seasoned) over base / nullif(
-            sum(order_lines) filter (where is_seasoned) over base, 0
-        ) as day_base_rate
+        sum(returns) over upto as upto_returns,
+        sum(order_lines) over upto as upto_lines,
+        sum(case when is_seasoned then returns else 0 end) over upto as upto_base_returns,
+        sum(case when is_seasoned then order_lines else 0 end) over upto as upto_base_lines,
+        sum(case when is_seasoned and order_lines > 0 then 1 else 0 end) over upto
+            as upto_base_days
     from seasoned
-    window base as (
+    window upto as (
         partition by dimension, key order by day
-        range between ($drift_days + $drift_baseline_days - 1) preceding
-            and $drift_days preceding
+        rows between unbounded preceding and current row
     )
 ),
 
+-- Each day's own base (D-$drift_days-$drift_baseline_days+1 .. D-$drift_days) and recent
+-- window (D-$drift_days+1 .. D), and the same one day earlier.
+sums as (
+    select
+        *,
+        upto_returns - coalesce(lag(upto_returns, $drift_days) over by_day, 0)
+            as recent_returns,
+        upto_lines - coalesce(lag(upto_lines, $drift_days) over by_day, 0) as recent_lines,
+        coalesce(lag(upto_base_returns, $drift_days) over by_day, 0)
+            - coalesce(lag(upto_base_returns, $drift_days + $drift_baseline_days) over by_day, 0)
+            as base_returns,
+        coalesce(lag(upto_base_lines, $drift_days) over by_day, 0)
+            - coalesce(lag(upto_base_lines, $drift_days + $drift_baseline_days) over by_day, 0)
+            as base_lines,
+        coalesce(lag(upto_base_days, $drift_days) over by_day, 0)
+            - coalesce(lag(upto_base_days, $drift_days + $drift_baseline_days) over by_day, 0)
+            as base_days,
+        coalesce(lag(upto_returns, 1) over by_day, 0)
+            - coalesce(lag(upto_returns, $drift_days + 1) over by_day, 0)
+            as recent_returns_before,
+        coalesce(lag(upto_lines, 1) over by_day, 0)
+            - coalesce(lag(upto_lines, $drift_days + 1) over by_day, 0) as recent_lines_before,
+        coalesce(lag(upto_base_returns, $drift_days + 1) over by_day, 0)
+            - coalesce(
+                lag(upto_base_returns, $drift_days + $drift_baseline_days + 1) over by_day, 0
+            ) as base_returns_before,
+        coalesce(lag(upto_base_lines, $drift_days + 1) over by_day, 0)
+            - coalesce(
+                lag(upto_base_lines, $drift_days + $drift_baseline_days + 1) over by_day, 0
+            ) as base_lines_before
+    from running
+    window by_day as (partition by dimension, key order by day)
+),
+
+-- A day is above when its returns beat its own base rate x its exposure.
 marked as (
     select
         *,
-        coalesce(returns > day_base_rate * order_lines, false) as is_above
-    from base_rates
+        coalesce(returns > base_returns / nullif(base_lines, 0) * order_lines, false)
+            as is_above
+    from sums
 ),
 
 windows as (
@@ -124,36 +175,25 @@ windows as (
         day,
         dimension,
         key,
-        sum(returns) over recent as recent_returns,
-        count(*) filter (where is_above) over recent as days_above,
-        sum(order_lines) over recent as recent_lines,
-        sum(returns) filter (where is_seasoned) over base as base_returns,
-        sum(order_lines) filter (where is_seasoned) over base as base_lines,
-        count(*) filter (where order_lines > 0 and is_seasoned) over base as base_days,
-        sum(returns) over recent_before as recent_returns_before,
-        sum(order_lines) over recent_before as recent_lines_before,
-        sum(returns) filter (where is_seasoned) over base_before as base_returns_before,
-        sum(order_lines) filter (where is_seasoned) over base_before as base_lines_before
-    from marked
-    window
-        recent as (
+        recent_returns,
+        upto_above - coalesce(lag(upto_above, $drift_days) over by_day, 0) as days_above,
+        recent_lines,
+        base_returns,
+        base_lines,
+        base_days,
+        recent_returns_before,
+        recent_lines_before,
+        base_returns_before,
+        base_lines_before
+    from (
+        select *, sum(is_above::int) over upto as upto_above
+        from marked
+        window upto as (
             partition by dimension, key order by day
-            range between ($drift_days - 1) preceding and current row
-        ),
-        base as (
-            partition by dimension, key order by day
-            range between ($drift_days + $drift_baseline_days - 1) preceding
-                and $drift_days preceding
-        ),
-        recent_before as (
-            partition by dimension, key order by day
-            range between $drift_days preceding and 1 preceding
-        ),
-        base_before as (
-            partition by dimension, key order by day
-            range between ($drift_days + $drift_baseline_days) preceding
-                and ($drift_days + 1) preceding
+            rows between unbounded preceding and current row
         )
+    )
+    window by_day as (partition by dimension, key order by day)
 ),
 
 targeted as (
