@@ -95,6 +95,8 @@ class Spike:
     test: str | None = None  # spike | cold_start | drift | mix_shift | literal
     baseline_used: str | None = None
     top_buyer_returns: int | None = None
+    # the order lines feeding the day's returns (lag-weighted), the spike test's exposure
+    exposure_lines: float | None = None
 
     @property
     def slice_id(self) -> str:
@@ -196,7 +198,7 @@ def load_night(
         f"""
         SELECT dimension, key, severity, return_rate, baseline_rate, lift, order_lines,
                returns, expected_returns, extra_returns, p_value, reason, explained_by,
-               test, baseline_used, top_buyer_returns
+               test, baseline_used, top_buyer_returns, exposure_lines
                {extra}
         FROM anomalies AS a
         WHERE shop_id = ? AND day = ?
@@ -211,7 +213,13 @@ def load_night(
     anomalies = []
     for row in rows:
         spike = Spike(*row[:2], (row[2] or "info").lower(), *row[3:13])
-        spike = replace(spike, test=row[13], baseline_used=row[14], top_buyer_returns=row[15])
+        spike = replace(
+            spike,
+            test=row[13],
+            baseline_used=row[14],
+            top_buyer_returns=row[15],
+            exposure_lines=row[16],
+        )
         if event is not None and spike.expected_returns is not None:
             spike = replace(
                 spike,
@@ -220,15 +228,15 @@ def load_night(
                 ),
             )
         incident = None
-        if lifecycle and row[16] is not None:
-            incident = Incident(row[16], row[17] or "new", row[19], int(row[20]))
+        if lifecycle and row[17] is not None:
+            incident = Incident(row[17], row[18] or "new", row[20], int(row[21]))
         spike = replace(
             spike,
             product_name=_product_name(con, shop_id, spike) if spike.dimension == "sku" else None,
             top_reasons=_top(con, shop_id, day, spike, "reason", alerts.top_reasons),
             top_carriers=_top(con, shop_id, day, spike, "carrier", alerts.top_carriers),
             incident=incident,
-            muted=bool(row[18]) if lifecycle else False,
+            muted=bool(row[19]) if lifecycle else False,
             owners=owners_of(settings, spike.dimension, spike.key),
         )
         anomalies.append(spike)
@@ -741,6 +749,33 @@ def _headline_lines(lang: str, headline: Headline | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _fed_rate_lines(lang: str, spike: Spike) -> tuple[str, ...]:
+    """On a promo day the day's own rate can sit below the baseline while its returns (the
+    previous days' orders) rise: the spike test alerted on the rate per order line feeding
+    the returns, so the message shows that rate instead of leaving a falling one."""
+    rate, base = spike.return_rate, spike.baseline_rate
+    if (
+        spike.test != "spike"
+        or not spike.exposure_lines
+        or rate is None
+        or base is None
+        or rate > base
+        or spike.returns is None
+    ):
+        return ()
+    fed = spike.returns / spike.exposure_lines
+    return (
+        t(
+            lang,
+            "spike.fed_rate",
+            orders=count(spike.order_lines),
+            fed_orders=count(spike.exposure_lines),
+            rate=pct(fed),
+            change=change(lang, fed, base),
+        ),
+    )
+
+
 def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, ...]:
     sep = t(lang, "list_sep")
     rate, base = spike.return_rate, spike.baseline_rate
@@ -756,6 +791,7 @@ def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, 
             label=spike_label(lang, spike),
         ),
         t(lang, "spike.rate", rate=pct(rate), baseline=pct(base), change=change(lang, rate, base)),
+        *_fed_rate_lines(lang, spike),
         t(
             lang,
             "spike.volume",

@@ -255,6 +255,26 @@ def default_frame(
     flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
     flagged["test"] = "spike"
     flagged["baseline_used"] = f"{detection.window_days}-day clean history"
+    # Where only the rate per order line feeding the returns beats the baseline (a promo
+    # day), say so: the same-day rate the digest would show is below it.
+    same_day = rate_rule(
+        flagged["returns"].to_numpy(float),
+        flagged["order_lines"].to_numpy(float),
+        np.full(len(flagged), np.nan),
+        flagged["baseline_rate"].to_numpy(float),
+        detection,
+    )
+    flagged.loc[~same_day, "baseline_used"] = (
+        f"{detection.window_days}-day clean history, per order line feeding the returns"
+    )
+    if "in_promo_baseline" in flagged:
+        # during a long promotion the history kept its promo days (detection_features.sql)
+        promo = flagged["in_promo_baseline"].fillna(False).to_numpy(bool)
+        flagged.loc[promo, "baseline_used"] = (
+            flagged.loc[promo, "baseline_used"].str.replace(
+                "clean history", "history with its promo days", regex=False
+            )
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
     return flagged
@@ -284,8 +304,12 @@ def score(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
     _dispersion(f, detection)
 
     factor = 1 + detection.lift_threshold
-    literal = (f["baseline_days"] >= detection.min_history_days) & (
-        f["return_rate"] - factor * f["baseline_rate"] > TIE_TOLERANCE
+    literal = (f["baseline_days"] >= detection.min_history_days) & rate_rule(
+        f["returns"].to_numpy(float),
+        f["order_lines"].to_numpy(float),
+        f["exposure_lines"].to_numpy(float),
+        f["baseline_rate"].to_numpy(float),
+        detection,
     )
     f["is_candidate"] = (
         f["is_tested"]
@@ -313,6 +337,28 @@ def score(features: pd.DataFrame, detection: DetectionSettings) -> pd.DataFrame:
         f["shop_history_returns"] / shop_exposure * f["shop_exposure_lines"]
     )
     return f
+
+
+def rate_rule(
+    returns: np.ndarray | float,
+    order_lines: np.ndarray | float,
+    exposure_lines: np.ndarray | float,
+    baseline_rate: np.ndarray | float,
+    detection: DetectionSettings,
+) -> np.ndarray:
+    """The literal rule, every default alert's necessary condition: the day's return rate
+    beats its baseline by `lift_threshold` — per the day's own order lines, or per the
+    order lines its returns come from (the exposure). On a promo day the orders triple
+    while its returns are the previous week's: the same-day rate drops below the baseline
+    whatever breaks, so a courier crushing parcels on 双11 could never alert on it."""
+    factor = 1 + detection.lift_threshold
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.asarray(returns, float) / np.asarray(order_lines, float)
+        fed = np.asarray(returns, float) / np.asarray(exposure_lines, float)
+        base = factor * np.asarray(baseline_rate, float)
+        return (np.nan_to_num(own - base, nan=-1) > TIE_TOLERANCE) | (
+            np.nan_to_num(fed - base, nan=-1) > TIE_TOLERANCE
+        )
 
 
 def _expectation(f: pd.DataFrame, detection: DetectionSettings) -> None:
@@ -428,8 +474,13 @@ def passes(
     mu = row["expected_returns"] if expected is None else expected
     if returns - mu < detection.min_extra_returns or returns <= factor * mu:
         return False
-    rate = returns / row["order_lines"] if row["order_lines"] else np.nan
-    if not rate - factor * row["baseline_rate"] > TIE_TOLERANCE:
+    if not rate_rule(
+        returns,
+        row["order_lines"],
+        row.get("exposure_lines", np.nan),
+        row["baseline_rate"],
+        detection,
+    ):
         return False
     p = upper_tail(np.array([returns]), np.array([mu]), np.array([row["_c"]]))[0]
     cut = max(row["_p_cut"], detection.fdr_alpha) if nominal else row["_p_cut"]

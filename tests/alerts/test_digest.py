@@ -177,3 +177,24 @@ def test_the_digest_names_the_test_the_baseline_and_a_buyer_event(con, kit, sett
     assert "买家集中：17 个退货中 17 个来自同一买家" in zh
     assert "Buyer event: 17 returns, 17 from one buyer" in en
     assert zh.count("买家集中") == 1  # 3 of 60 is no buyer event
+
+
+def test_a_promo_day_spike_shows_the_rate_of_the_orders_its_returns_come_from(settings):
+    """The day's 1,200 orders (a promo) dilute its own rate to 2.5% under a 12% baseline;
+    its 30 returns come from ~150 order lines of the days before: 20%, the rate the spike
+    test alerted on, is what the message shows beside the diluted one."""
+    promo = Spike(
+        "carrier_region", "中通快递|广东省", "warning", 30 / 1200, 0.12, -0.79, 1200, 30, 14.2,
+        15.8, 1e-6, "r", None, test="spike", exposure_lines=150.0,
+    )  # fmt: skip
+    ordinary = replace(promo, key="圆通速递|广东省", return_rate=0.2, exposure_lines=150.0)
+    night = Night("demo-shop", date(2026, 11, 11), None, (promo, ordinary))
+
+    for lang, words in (("zh", "按其计退货率 20.0%"), ("en", "20.0% of those")):
+        channel = CHANNEL.model_copy(update={"language": lang})
+        lines = render(digest_for_channel(night, channel, settings)).sections
+        text = ["\n".join(section.lines) for section in lines]
+        promo_text = next(t for t in text if "中通快递" in t)
+        assert words in promo_text and "1,200" in promo_text
+        # a day whose own rate shows the rise keeps the one rate line
+        assert not any(w in t for t in text if "圆通速递" in t for w in ("按其计", "of those"))

@@ -127,3 +127,48 @@ def test_an_expected_spike_day_no_longer_lifts_the_baseline():
     assert plain["screened_days"] == 0  # the screening alone kept the surge in the baseline
     assert marked["screened_days"] == 1 and marked["history_days"] == plain["history_days"] - 1
     assert marked["history_returns"] < plain["history_returns"]
+
+
+def test_a_promotion_longer_than_the_window_keeps_its_days_in_the_baseline(con):
+    """618 or 双11 with its return window covers the whole 28-day history: leaving every
+    promo day out would leave no history, and the detector blind for weeks. The history
+    keeps them then (and says so); with enough days outside the promotion it does not."""
+    before = features(con)
+    assert not before["in_promo_baseline"]
+    promo = date_range(TARGET - timedelta(days=40), TARGET - timedelta(days=8))
+    con.execute("INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), '618', 'event'", [SHOP, promo])
+    during = features(con)
+    assert during["in_promo_baseline"]
+    assert during["history_days"] == before["history_days"] == 28
+    assert during["history_returns"] == pytest.approx(before["history_returns"])
+    # a week later 14 days of the window are outside it: the promo days leave again
+    after = features(con, TARGET + timedelta(days=7))
+    assert not after["in_promo_baseline"]
+    assert after["history_days"] == min_history() == 14
+
+
+def test_a_spike_inside_a_long_promotion_still_alerts_and_says_its_baseline():
+    spike_day = TARGET
+    shop = generate_shop(
+        seed=9, days=DAYS, n_skus=20, lines_per_day=400, n_random_spikes=0,
+        spikes=[SpikeSpec(spike_day, "shop", "*", 2.5)],
+    )  # fmt: skip
+    con = connect_memory()
+    load_frames(con, shop.order_lines, shop.refunds)
+    settings = Settings()
+    refresh(con, settings, SHOP, start=START, end=START + timedelta(days=DAYS - 1))
+    con.execute(
+        "INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), '双11', 'event'",
+        [SHOP, date_range(spike_day - timedelta(days=35), spike_day)],
+    )
+    detect_days(con, settings, SHOP, [spike_day])
+    rows = con.execute(
+        "SELECT baseline_used FROM anomalies WHERE dimension = 'shop' AND day = ?", [spike_day]
+    ).fetchall()
+    con.close()
+    assert rows, "the shop-wide spike on a promo night alerted"
+    assert "with its promo days" in rows[0][0]
+
+
+def min_history() -> int:
+    return Settings().detection.min_history_days

@@ -16,6 +16,7 @@ from returnwatch.transforms.detection import (
     DetectionSummary,
     benjamini_hochberg,
     fold,
+    rate_rule,
     upper_tail,
 )
 from returnwatch.transforms.rates import daily_rates_sql
@@ -281,7 +282,12 @@ def test_every_alert_keeps_the_literal_rule_and_the_floors(detected):
     _, found, _ = detected
     settings = Settings().detection
     spikes = found[found["test"] == "spike"]
-    assert (spikes["return_rate"] > 1.2 * spikes["baseline_rate"]).all()
+    # per the day's own order lines, or per the order lines feeding its returns (a promo
+    # day's) — and then the alert says which
+    own = spikes["return_rate"] > 1.2 * spikes["baseline_rate"]
+    fed = spikes["returns"] / spikes["exposure_lines"] > 1.2 * spikes["baseline_rate"]
+    assert (own | fed).all()
+    assert spikes.loc[~own, "baseline_used"].str.contains("feeding the returns").all()
     assert (spikes["exposure_lines"] >= settings.min_order_lines).all()
     assert (found["extra_returns"] >= settings.min_extra_returns).all()
     assert (found["q_value"] <= settings.fdr_alpha).all()
@@ -416,3 +422,18 @@ def test_incremental_nights_match_a_full_backfill(spiked_shop, detected):
     lags = "SELECT * FROM return_lags ORDER BY ALL"
     pd.testing.assert_frame_equal(con.execute(lags).df(), full_con.execute(lags).df())
     con.close()
+
+
+def test_the_rate_rule_reads_a_promo_days_rate_per_the_orders_feeding_its_returns():
+    """1,200 orders on a promo day, 30 returns from ~150 order lines of the days before,
+    baseline 12%: the same-day rate (2.5%) says nothing; per the lines feeding the returns
+    it is 20% — above 1.2 x 12%. Neither rate up: no alert; no exposure: the day's own."""
+    detection = Settings().detection
+    returns = np.array([30.0, 15.0, 30.0, 30.0])
+    order_lines = np.array([1200.0, 1200.0, 150.0, 150.0])
+    exposure = np.array([150.0, 150.0, np.nan, 400.0])
+    baseline = np.array([0.12, 0.12, 0.12, 0.12])
+    assert rate_rule(returns, order_lines, exposure, baseline, detection).tolist() == [
+        True, False, True, True,
+    ]  # fmt: skip
+    assert not rate_rule(30.0, 1200.0, 400.0, 0.12, detection)

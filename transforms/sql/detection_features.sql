@@ -9,6 +9,11 @@
 -- clean history) when its returns exceed its own raw expectation by $screen_z standard
 -- deviations; the clean history of D sums days D-$window_days .. D-1 not screened.
 --
+-- Promo days (baseline_exclusions with dimension '*') are left out of the clean history,
+-- unless that leaves fewer than $min_history_days: then the history keeps them (spike days
+-- still screened) and `in_promo_baseline` is true — else the detector would be blind from
+-- two weeks into 618 or 双11 until two weeks after their return windows.
+--
 -- Only the slice-days the detector can test are returned: clean history and literal
 -- baseline of $min_history_days, an order line that day and an exposure of
 -- $min_order_lines (`detection.score` tests nothing else, and reads no other row); the
@@ -281,38 +286,55 @@ raw_fit as (
 -- ('new-normal') are always screened: they never count as history.
 excluded as (
     select
-        fit.*,
-        exists (
-            select 1 from baseline_exclusions as ex
-            where
-                ex.shop_id = $shop_id
-                and ex.day = fit.day
-                and (ex.dimension = '*' or (ex.dimension = fit.dimension and ex.key = fit.key))
-        )
-        or exists (
-            select 1 from baseline_restarts as rs
-            where
-                rs.shop_id = $shop_id
-                and rs.dimension = fit.dimension
-                and rs.key = fit.key
-                and fit.day < rs.day
-        ) as is_excluded
-    from raw_fit as fit
+        *,
+        is_shop_excluded or is_slice_excluded as is_excluded
+    from (
+        select
+            fit.*,
+            -- every slice's day: a promo day (or a shop-wide annotation)
+            exists (
+                select 1 from baseline_exclusions as ex
+                where ex.shop_id = $shop_id and ex.day = fit.day and ex.dimension = '*'
+            ) as is_shop_excluded,
+            exists (
+                select 1 from baseline_exclusions as ex
+                where
+                    ex.shop_id = $shop_id
+                    and ex.day = fit.day
+                    and ex.dimension = fit.dimension
+                    and ex.key = fit.key
+            )
+            or exists (
+                select 1 from baseline_restarts as rs
+                where
+                    rs.shop_id = $shop_id
+                    and rs.dimension = fit.dimension
+                    and rs.key = fit.key
+                    and fit.day < rs.day
+            ) as is_slice_excluded
+        from raw_fit as fit
+    )
 ),
 
 -- Screening, round 1: each day against its raw history (which may hold earlier spikes).
 screened_once as (
     select
         *,
-        is_excluded or coalesce(
-            y - raw_rate * x >= greatest(
-                $min_extra_returns,
-                $screen_z * sqrt(raw_rate * x * (1 + coalesce(raw_dispersion, 0) * raw_rate * x))
-            )
-            and y > (1 + $lift_threshold) * raw_rate * x,
-            false
-        ) as is_screened_once
-    from excluded
+        is_excluded or is_raw_spike as is_screened_once
+    from (
+        select
+            *,
+            coalesce(
+                y - raw_rate * x >= greatest(
+                    $min_extra_returns,
+                    $screen_z
+                    * sqrt(raw_rate * x * (1 + coalesce(raw_dispersion, 0) * raw_rate * x))
+                )
+                and y > (1 + $lift_threshold) * raw_rate * x,
+                false
+            ) as is_raw_spike
+        from excluded
+    )
 ),
 
 first_clean_history as (
@@ -351,16 +373,28 @@ first_clean_fit as (
 screened as (
     select
         *,
-        is_excluded or coalesce(
-            c1_days >= $min_history_days
-            and y - c1_rate * x >= greatest(
-                $min_extra_returns,
-                $screen_z * sqrt(c1_rate * x * (1 + coalesce(c1_dispersion, 0) * c1_rate * x))
-            )
-            and y > (1 + $lift_threshold) * c1_rate * x,
-            false
-        ) as is_screened
-    from first_clean_fit
+        is_excluded or is_spike as is_screened,
+        -- the same screening with promo days kept (for a history the promos leave too thin,
+        -- below): spike days still out, by round 2 where round 1 left enough history, else
+        -- by round 1
+        is_slice_excluded
+        or (case when c1_days >= $min_history_days then is_spike else is_raw_spike end)
+            as is_screened_in_promo
+    from (
+        select
+            *,
+            coalesce(
+                c1_days >= $min_history_days
+                and y - c1_rate * x >= greatest(
+                    $min_extra_returns,
+                    $screen_z
+                    * sqrt(c1_rate * x * (1 + coalesce(c1_dispersion, 0) * c1_rate * x))
+                )
+                and y > (1 + $lift_threshold) * c1_rate * x,
+                false
+            ) as is_spike
+        from first_clean_fit
+    )
 ),
 
 clean_history as (
@@ -372,7 +406,16 @@ clean_history as (
         sum(case when is_screened then 0 else x * y end) over history as history_xy,
         sum(case when is_screened then 0 else x * x end) over history as history_xx,
         sum(case when not is_screened and x > 0 then 1 else 0 end) over history as history_days,
-        sum(case when is_screened then 1 else 0 end) over history as screened_days
+        sum(case when is_screened then 1 else 0 end) over history as screened_days,
+        sum(case when is_screened_in_promo then 0 else y end) over history as promo_returns,
+        sum(case when is_screened_in_promo then 0 else x end) over history as promo_exposure,
+        sum(case when is_screened_in_promo then 0 else y * y end) over history as promo_yy,
+        sum(case when is_screened_in_promo then 0 else x * y end) over history as promo_xy,
+        sum(case when is_screened_in_promo then 0 else x * x end) over history as promo_xx,
+        sum(case when not is_screened_in_promo and x > 0 then 1 else 0 end) over history
+            as promo_days,
+        sum(case when is_screened_in_promo then 1 else 0 end) over history
+            as promo_screened_days
     from screened
     where day >= $first_clean_day::date
     window history as (
@@ -382,18 +425,44 @@ clean_history as (
     )
 ),
 
+-- A history the promo calendar leaves thinner than $min_history_days (during 618 or 双11
+-- and their return windows every day is a promo day) keeps its promo days instead: a
+-- baseline that includes the event's own returns is higher, but the detector is not blind
+-- for the weeks shops sell most (`in_promo_baseline` says so in the alert).
+chosen_history as (
+    select
+        clean.* replace (
+            case when in_promo_baseline then promo_returns else history_returns end
+                as history_returns,
+            case when in_promo_baseline then promo_exposure else history_exposure end
+                as history_exposure,
+            case when in_promo_baseline then promo_yy else history_yy end as history_yy,
+            case when in_promo_baseline then promo_xy else history_xy end as history_xy,
+            case when in_promo_baseline then promo_xx else history_xx end as history_xx,
+            case when in_promo_baseline then promo_days else history_days end as history_days,
+            case when in_promo_baseline then promo_screened_days else screened_days end
+                as screened_days
+        )
+    from (
+        select
+            *,
+            coalesce(history_days, 0) < $min_history_days
+            and coalesce(promo_days, 0) >= $min_history_days as in_promo_baseline
+        from clean_history
+        where day in (select day from target_days)
+    ) as clean
+),
+
 targets as (
-    select clean.*
-    from clean_history as clean
-    where
-        clean.day in (select day from target_days)
-        and list_contains($dimensions::varchar[], clean.dimension)
+    select *
+    from chosen_history
+    where list_contains($dimensions::varchar[], dimension)
 ),
 
 shop_targets as (
     select day, x, history_returns, history_exposure
-    from clean_history
-    where dimension = 'shop' and day in (select day from target_days)
+    from chosen_history
+    where dimension = 'shop'
 ),
 
 final as (
@@ -416,6 +485,7 @@ final as (
         coalesce(target.history_xx, 0) as history_xx,
         coalesce(target.history_days, 0) as history_days,
         coalesce(target.screened_days, 0) as screened_days,
+        target.in_promo_baseline,
         coalesce(shop.history_returns, 0) as shop_history_returns,
         coalesce(shop.history_exposure, 0) as shop_history_exposure,
         coalesce(shop.x, 0) as shop_exposure_lines
