@@ -442,14 +442,20 @@ def has_data(con: duckdb.DuckDBPyConnection, shop_id: str, night: dt.date) -> bo
     return bool(row and row[0])
 
 
+# The settings a night's rates, anomalies and digests depend on besides the data.
+# `categories` ([[categories]]) decides the category slice of every line and return
+# (transforms.rates.category_rule_sql), hence its rates and what the detector tests.
+NIGHT_SETTINGS = frozenset(
+    {"detection", "categories", "alerts", "report", "timezone", "calendar", "default_calendar"}
+)
+
+
 def settings_fingerprint(settings: Settings) -> str:
-    """A short hash of the settings a night's anomalies and digests depend on besides the
-    data ([detection], [alerts] without secrets, [report], the timezone, the promo
-    calendar): a night detected with other settings is not "already done"."""
-    data = settings.model_dump(
-        mode="json",
-        include={"detection", "alerts", "report", "timezone", "calendar", "default_calendar"},
-    )
+    """A short hash of the settings a night's rates, anomalies and digests depend on
+    besides the data (NIGHT_SETTINGS: [detection], [[categories]], [alerts] without
+    secrets, [report], the timezone, the promo calendar): a night detected with other
+    settings is not "already done"."""
+    data = settings.model_dump(mode="json", include=set(NIGHT_SETTINGS))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from returnwatch.report.reasons import category_rules, reason_params
 from returnwatch.settings import ReportSettings, Settings
 from returnwatch.sql import read_sql
-from returnwatch.transforms.rates import RETURN_TYPES
+from returnwatch.transforms.rates import RETURN_TYPES, with_return_item
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -183,7 +183,10 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> di
 
 
 def _frame(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    return con.execute(read_sql(SQL_PACKAGE, name), params).df()
+    """Run `report/sql/<name>.sql`, with the rates' definition of the item a return counts
+    under spliced in where it names it (`with_return_item`), so the report's SKU, product
+    and category tables count each return where `daily_return_rates` does."""
+    return con.execute(with_return_item(read_sql(SQL_PACKAGE, name)), params).df()
 
 
 def month_kpis(

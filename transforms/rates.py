@@ -104,6 +104,36 @@ def with_slices(sql: str, category_rule: str) -> str:
     return sql.replace("{slices}", SLICES_SQL).replace("{category_rule}", category_rule)
 
 
+# The item a return counts under: the one definition shared by the rates
+# (daily_return_rates.sql, anomaly_buyers.sql) and the monthly report's SKU, product,
+# category and heatmap tables (report/sql/). A return's SKU is its order line's when the
+# line is loaded, else its own: a 抖店 售后 export row without 商家编码 names only the
+# product (its 商品名称 seldom carries the spec), its order line the SKU. Its product is
+# its own product_id (抖店 商品ID), else its line's, else the SKU; its product name its
+# line's, else its own; its own category (before the [[categories]] rule) its line's.
+# `{refund}` and `{line}` are column-name prefixes (see `with_return_item`).
+RETURN_ITEM_SQL = {
+    "return_sku_id": "coalesce({line}sku_id, {refund}sku_id)",
+    "return_product_id": (
+        "coalesce({refund}product_id, {line}product_id, {line}sku_id, {refund}sku_id)"
+    ),
+    "return_product_name": "coalesce({line}product_name, {refund}product_name)",
+    "return_category": "{line}category",
+}
+
+
+def with_return_item(sql: str, *, refund: str = "refund.", line: str = "line.") -> str:
+    """`sql` with `{return_sku_id}`, `{return_product_id}`, `{return_product_name}` and
+    `{return_category}` (RETURN_ITEM_SQL) filled in. By default the refund's columns are
+    read as `refund.<column>` (refund_records) and its order line's as `line.<column>`
+    (order_lines, left-joined on shop_id and line_id); the staged returns of
+    daily_return_rates.sql name them `staged.own_<column>` and `staged.line_<column>`."""
+    for name, expression in RETURN_ITEM_SQL.items():
+        filled = expression.replace("{refund}", refund).replace("{line}", line)
+        sql = sql.replace("{" + name + "}", filled)
+    return sql
+
+
 def daily_rates_sql(
     settings: Settings, target_days: int = 1, *, stored_history: bool = False
 ) -> str:
@@ -116,8 +146,11 @@ def daily_rates_sql(
     """
     joined = joins_baselines(target_days)
     history = "stored_history_rates" if joined and stored_history else "daily_rates"
+    rates = with_return_item(
+        read_sql("daily_return_rates"), refund="staged.own_", line="staged.line_"
+    )
     return (
-        with_slices(read_sql("daily_return_rates"), category_rule_sql(settings.categories))
+        with_slices(rates, category_rule_sql(settings.categories))
         .replace("{baselines}", "baselines_joined" if joined else "baselines_window")
         .replace("{history_rates}", history)
     )

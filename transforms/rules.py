@@ -12,7 +12,7 @@ end in `\Z`, which `violation_sql` writes as RE2's `\z` (both: the very end of t
 text); `try_strptime` accepts leading and trailing whitespace that `strptime` refuses, so
 the SQL refuses it too. Staging trims every kind of whitespace before the rules run
 (`staging.WHITESPACE`), so in practice no value reaches them with any.
-`tests/warehouse/test_rules_match_gx.py` runs real GX beside the SQL on the same rows,
+`tests/sources/test_rules_match_gx.py` runs real GX beside the SQL on the same rows,
 staged and raw, to prove they agree.
 
 Columns the rules see: id/text/timestamp/enum fields as normalised text, int and money

@@ -45,6 +45,7 @@ from returnwatch.transforms.rates import (
     date_range,
     feed_days,
     read_sql,
+    with_return_item,
     with_slices,
 )
 from returnwatch.warehouse.rates import (
@@ -338,7 +339,7 @@ def with_buyers(
         if "window_from" in anomalies
         else last
     )
-    sql = with_slices(read_sql("anomaly_buyers"), category_rule)
+    sql = with_slices(with_return_item(read_sql("anomaly_buyers")), category_rule)
     counts = con.execute(
         sql,
         {

@@ -170,27 +170,16 @@ def _quarantine(
     ]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall()
-    }
-
-
 def unknown_values_since(
     con: duckdb.DuckDBPyConnection, shop_id: str, since: datetime
-) -> list[str] | None:
+) -> list[str]:
     """The values the importer did not recognise in the loads since `since`, one readable
-    string each ("售后类型 '特殊售后' (12 rows: counted as other)"); None when the
-    warehouse does not record them (before migration 0010), [] when there were none.
+    string each ("售后类型 '特殊售后' (12 rows: counted as other)"); [] when there were none.
 
-    Each load writes them to `load_unknown_values`; `warehouse.load.unknown_values_since`
-    reads them back.
+    Each load writes them to `load_unknown_values` (migration 0010, always there: every
+    connection migrates to the newest schema); `warehouse.load.unknown_values_since` reads
+    them back.
     """
-    if not _columns(con, "load_unknown_values"):
-        return None
     return [
         f"{u.column} '{u.value}' ({u.rows:,} rows: {u.outcome()})"
         for _, u in load_unknown_values_since(con, since, shop_id)

@@ -2,7 +2,9 @@
 -- shop and period: its return rate, for comparison with the category's benchmark.
 --
 -- A SKU's category is the first rule (lowest priority) whose keyword its product name
--- contains, else $default_category. Return definitions as in report_kpis.sql.
+-- contains, else $default_category. A return's SKU and product name are its order line's
+-- when the line is loaded, else its own, as the rates count it (RETURN_ITEM_SQL in
+-- transforms/rates.py). Return definitions as in report_kpis.sql.
 --
 -- Parameters: $shop_id, $start, $end (TIMESTAMP), $return_types (VARCHAR[]),
 -- $category_rules (STRUCT(category, keyword, priority)[]), $default_category.
@@ -18,13 +20,18 @@ period_lines as (
 ),
 
 period_returns as (
-    select refund_id, sku_id, product_name
-    from refunds
+    select
+        refund.refund_id,
+        {return_sku_id} as sku_id,
+        {return_product_name} as product_name
+    from refund_records as refund
+    left join order_lines as line
+        on line.shop_id = refund.shop_id and line.line_id = refund.line_id
     where
-        shop_id = $shop_id
-        and refund_type in (select unnest($return_types::varchar[]))
-        and requested_at >= $start::timestamp
-        and requested_at < $end::timestamp
+        refund.shop_id = $shop_id
+        and refund.refund_type in (select unnest($return_types::varchar[]))
+        and refund.requested_at >= $start::timestamp
+        and refund.requested_at < $end::timestamp
 ),
 
 category_rules as (

@@ -1,7 +1,9 @@
 -- report_heatmap: one row per (region, SKU) cell of the report's heatmap for one shop and
 -- period: the $regions provinces with the most order lines × the $skus SKUs with the most
 -- returns, each cell's order lines, returns and rate (zero-filled: every cell is present).
--- Regions as daily_return_rates resolves them; return definitions as in report_kpis.sql.
+-- Regions as daily_return_rates resolves them (the `refunds` view); a return's SKU is its
+-- order line's when the line is loaded, else its own, as the rates count it
+-- (RETURN_ITEM_SQL in transforms/rates.py). Return definitions as in report_kpis.sql.
 --
 -- Parameters: $shop_id, $start, $end (TIMESTAMP), $return_types (VARCHAR[]), $regions,
 -- $skus (INTEGER).
@@ -17,13 +19,18 @@ period_lines as (
 ),
 
 period_returns as (
-    select refund_id, sku_id, province
-    from refunds
+    select
+        refund.refund_id,
+        {return_sku_id} as sku_id,
+        refund.province
+    from refunds as refund
+    left join order_lines as line
+        on line.shop_id = refund.shop_id and line.line_id = refund.line_id
     where
-        shop_id = $shop_id
-        and refund_type in (select unnest($return_types::varchar[]))
-        and requested_at >= $start::timestamp
-        and requested_at < $end::timestamp
+        refund.shop_id = $shop_id
+        and refund.refund_type in (select unnest($return_types::varchar[]))
+        and refund.requested_at >= $start::timestamp
+        and refund.requested_at < $end::timestamp
 ),
 
 -- logic CTEs

@@ -2,10 +2,10 @@
 -- and month, for shops whose SKUs roll up into products (抖店: 商品ID above 商家编码 / the
 -- API's sku_id; canonical CSV: the optional product_id column). product = the line's
 -- product_id, else its SKU — as the nightly `product` slice defines it (docs/detection.md);
--- a return's SKU and product are its order line's when the line is loaded (as the rates
--- count them: daily_return_rates.sql), else the refund's own. `skus` is how
--- many SKUs of the product sold or were returned in the month: a product with one SKU is
--- its SKU row again. Return definitions as in report_kpis.sql.
+-- a return's SKU is its order line's when the line is loaded, else its own; its product
+-- the refund's own product_id, else its line's, else the SKU — as the rates count them
+-- (RETURN_ITEM_SQL in transforms/rates.py). `skus` is how many SKUs of the product sold
+-- or were returned in the month: a product with one SKU is its SKU row again. Return definitions as in report_kpis.sql.
 --
 -- Parameters: $shop_id, $start, $end (TIMESTAMP), $return_types (VARCHAR[]), $limit.
 
@@ -26,9 +26,9 @@ period_lines as (
 period_returns as (
     select
         refund.refund_id,
-        coalesce(line.sku_id, refund.sku_id) as sku_id,
-        coalesce(line.product_id, line.sku_id, refund.product_id, refund.sku_id) as product_id,
-        coalesce(line.product_name, refund.product_name) as product_name
+        {return_sku_id} as sku_id,
+        {return_product_id} as product_id,
+        {return_product_name} as product_name
     from refund_records as refund
     left join order_lines as line
         on line.shop_id = refund.shop_id and line.line_id = refund.line_id

@@ -1,6 +1,8 @@
 -- report_skus: one row per SKU among the $limit with the most returns in one shop and
 -- period: volume, rate, the change from the previous period, the top 售后原因 and the money
--- refunded. Return definitions as in report_kpis.sql.
+-- refunded. A return counts under its order line's SKU (and product name) when the line
+-- is loaded, else its own, as the rates count it (RETURN_ITEM_SQL in
+-- transforms/rates.py). Return definitions as in report_kpis.sql.
 --
 -- Parameters: $shop_id, $prev_start, $start, $end (TIMESTAMP: the previous period is
 -- $prev_start..$start), $return_types (VARCHAR[]), $limit, $top_reasons (INTEGER).
@@ -17,19 +19,21 @@ scoped_lines as (
 
 scoped_returns as (
     select
-        refund_id,
-        sku_id,
-        product_name,
-        coalesce(nullif(trim(reason), ''), '（未填）') as reason,
-        status,
-        refund_amount,
-        requested_at >= $start::timestamp as is_current
-    from refunds
+        refund.refund_id,
+        {return_sku_id} as sku_id,
+        {return_product_name} as product_name,
+        coalesce(nullif(trim(refund.reason), ''), '（未填）') as reason,
+        refund.status,
+        refund.refund_amount,
+        refund.requested_at >= $start::timestamp as is_current
+    from refund_records as refund
+    left join order_lines as line
+        on line.shop_id = refund.shop_id and line.line_id = refund.line_id
     where
-        shop_id = $shop_id
-        and refund_type in (select unnest($return_types::varchar[]))
-        and requested_at >= $prev_start::timestamp
-        and requested_at < $end::timestamp
+        refund.shop_id = $shop_id
+        and refund.refund_type in (select unnest($return_types::varchar[]))
+        and refund.requested_at >= $prev_start::timestamp
+        and refund.requested_at < $end::timestamp
 ),
 
 -- logic CTEs

@@ -166,11 +166,6 @@ def test_unknown_values_come_from_load_unknown_values(con, kit, settings):
     assert "1 value(s) not recognised: 售后类型 '特殊售后' (12 rows: counted as other)" in en
 
 
-def test_unknown_values_are_skipped_before_migration_0010(con, kit):
-    con.execute("DROP TABLE load_unknown_values")
-    assert unknown_values_since(con, kit.SHOP, datetime(1970, 1, 1)) is None
-
-
 def test_token_expiring_or_refresh_failed(con, kit, settings):
     some_orders(con, kit, kit.SHOP)
     assert codes(con, settings, kit) == []  # no API token state: skipped

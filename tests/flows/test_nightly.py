@@ -132,6 +132,35 @@ def test_a_night_already_done_with_nothing_new_is_not_redone(
     assert kit.query(flow_settings.db, runs) == [(3,)]
 
 
+def test_a_night_done_again_under_other_categories_is_recomputed(flow_settings, shop_files, kit):
+    """`[[categories]]` decides the category slice's rates: re-running a night already done
+    with a changed mapping and nothing new loaded recomputes it, not "Nothing new"."""
+    from returnwatch.settings import CategoryMapping
+
+    shop_files.drop(flow_settings.inbox)
+    [first] = run_nightly(flow_settings, date=kit.LAST)
+    assert first.status == "success", first.message
+    categories = (
+        "SELECT count(*) FROM daily_return_rates WHERE day = ? AND dimension = 'category' "
+        "AND key = ?"
+    )
+    assert kit.query(flow_settings.db, categories, [kit.LAST, "everything"]) == [(0,)]
+    categorized = flow_settings.model_copy(
+        update={"categories": [CategoryMapping(category="everything", prefixes=[""])]}
+    )
+    assert steps.settings_fingerprint(categorized) != steps.settings_fingerprint(flow_settings)
+
+    [again] = run_nightly(categorized, date=kit.LAST)
+
+    assert again.status == "success", again.message
+    assert "Nothing new" not in again.paragraph() and again.days_recomputed >= 1
+    assert kit.query(flow_settings.db, categories, [kit.LAST, "everything"]) == [(1,)]
+    assert kit.query(flow_settings.db, "SELECT count(*) FROM nightly_runs") == [(2,)]
+    # and under the same mapping once more, the night is done
+    [third] = run_nightly(categorized, date=kit.LAST)
+    assert "Nothing new since the run" in third.paragraph()
+
+
 def test_stored_rates_are_trusted_only_under_the_same_rates_settings(
     flow_settings, shop_files, kit
 ):

@@ -16,7 +16,7 @@ from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 
 FIXTURE = (
-    Path(__file__).parents[1] / "warehouse" / "fixtures" / "doudian" / "refunds_aftersale_list.csv"
+    Path(__file__).parents[1] / "sources" / "fixtures" / "doudian" / "refunds_aftersale_list.csv"
 )
 NAMED = [
     "refunds_aftersale_list.csv: 仲裁状态 '平台介入' (1 rows) not recognised: loaded as written",

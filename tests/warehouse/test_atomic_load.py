@@ -13,7 +13,7 @@ from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 from returnwatch.warehouse.load import CRASH_ENV
 
-from .exports import ORDER_HEADER, table_snapshot, write_csv
+from ..exports import ORDER_HEADER, table_snapshot, write_csv
 
 pytestmark = pytest.mark.slow  # a warehouse file and a subprocess killed inside a load
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .exports import write_csv
+from ..exports import write_csv
 
 pytestmark = pytest.mark.slow  # the CLI in a subprocess, warehouse files
 

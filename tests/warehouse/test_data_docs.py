@@ -14,7 +14,7 @@ from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse import data_docs
 from returnwatch.warehouse.publish import publish
 
-from .exports import ORDER_HEADER, write_csv
+from ..exports import ORDER_HEADER, write_csv
 
 pytestmark = pytest.mark.slow
 

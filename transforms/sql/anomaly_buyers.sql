@@ -11,7 +11,8 @@
 --
 -- The slices a return falls into are spliced in at `unnest(` (SLICES_SQL in
 -- transforms/rates.py, shared with daily_return_rates.sql); {category_rule}: the
--- settings' [[categories]] rule. Parameters: $shop_id, $idx
+-- settings' [[categories]] rule; the item a return counts under is RETURN_ITEM_SQL (the
+-- same file: its line's SKU when the line is loaded). Parameters: $shop_id, $idx
 -- (INTEGER[]), $dimensions, $keys (VARCHAR[]), $first_days, $last_days (DATE[]).
 
 with
@@ -46,10 +47,10 @@ scoped_returns as (
         refund.requested_at::date as day,
         line.customer_id,
         coalesce(refund.province, line.province, 'unknown') as province,
-        coalesce(line.sku_id, refund.sku_id) as sku_id,
-        coalesce(refund.product_id, line.product_id, line.sku_id, refund.sku_id) as product_id,
-        coalesce(line.product_name, refund.product_name) as product_name,
-        line.category as own_category,
+        {return_sku_id} as sku_id,
+        {return_product_id} as product_id,
+        {return_product_name} as product_name,
+        {return_category} as own_category,
         coalesce(refund.carrier, line.carrier, 'unknown') as carrier
     from refund_records as refund
     cross join scope

@@ -21,8 +21,10 @@
 -- Slices (issue 17): product = product_id, else the SKU; category = the line's own, else
 -- the settings' [[categories]] rule ({category_rule}, filled in by
 -- `rates.daily_rates_sql`), else 'unknown'; carrier = the refund's own, else its line's,
--- else 'unknown'; a return's SKU is its order line's when the line is loaded, else its
--- own; its product/category/carrier come from its order line. A
+-- else 'unknown'. The item a return counts under (its SKU: its order line's when the
+-- line is loaded, else its own; its product, name and own category) is spliced in by
+-- `rates.daily_rates_sql`: one definition, RETURN_ITEM_SQL in transforms/rates.py, shared
+-- with anomaly_buyers.sql and the monthly report (report/sql/). A
 -- return counts as quality (is_quality) or damaged in transit (is_damaged) when its
 -- 售后原因 matches $quality_pattern / $damage_pattern (`rates.QUALITY_REASON_PATTERN`).
 --
@@ -63,12 +65,10 @@ scoped_returns as (
         coalesce(
             staged.own_province, staged.line_province, staged.order_province, 'unknown'
         ) as province,
-        coalesce(staged.line_sku_id, staged.sku_id) as sku_id,
-        coalesce(
-            staged.own_product_id, staged.line_product_id, staged.line_sku_id, staged.sku_id
-        ) as product_id,
-        coalesce(staged.line_product_name, staged.own_product_name) as product_name,
-        staged.line_category as own_category,
+        {return_sku_id} as sku_id,
+        {return_product_id} as product_id,
+        {return_product_name} as product_name,
+        {return_category} as own_category,
         coalesce(staged.own_carrier, staged.line_carrier, 'unknown') as carrier,
         coalesce(regexp_matches(staged.reason, $quality_pattern), false) as is_quality,
         coalesce(regexp_matches(staged.reason, $damage_pattern), false) as is_damaged

@@ -12,11 +12,11 @@
 -- - line_paid_day: the day its order line was paid, when found there (for `return_lags`,
 --   which keeps lags of 0 .. 31 days: every target day's lines of that age are there);
 -- - order_province: NULL here; returns_order_fallback.sql fills it where it is needed;
--- - what the other slices read (issue 17): the refund's own product_id, carrier, reason
---   and product name, and its line's sku_id, product_id, category, carrier, product name
---   and buyer pseudonym (customer_id: refunds reach their buyer through their order line).
---   The line's sku_id wins over the refund's own: a 售后 export row without 商家编码 names
---   only the product (its 商品名称 seldom carries the spec), its order line the SKU.
+-- - what the other slices read (issue 17): the refund's own sku_id, product_id, carrier,
+--   reason and product name (own_*), and its line's sku_id, product_id, category,
+--   carrier, product name and buyer pseudonym (line_*; customer_id: refunds reach their
+--   buyer through their order line). Which of them a return counts under is
+--   RETURN_ITEM_SQL in transforms/rates.py (the line's SKU wins over the refund's own).
 --
 -- Parameters: $shop_id, $first_day, $last_day, $paid_from, $paid_to (constants).
 
@@ -28,7 +28,7 @@ scoped as (
     select
         refund.refund_id,
         refund.requested_at::date as day,
-        refund.sku_id,
+        refund.sku_id as own_sku_id,
         refund.order_id,
         refund.line_id,
         refund.province as own_province,

@@ -13,7 +13,7 @@ from returnwatch.sources import ingest
 from returnwatch.sources.ingest import import_file
 from returnwatch.warehouse.connection import connect
 
-from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
+from ..exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
 
 pytestmark = pytest.mark.slow  # warehouse files
 

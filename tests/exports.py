@@ -1,4 +1,5 @@
-"""Helpers for import tests: write small CSVs, snapshot the warehouse."""
+"""Helpers for the tests that load files (tests/sources/, tests/warehouse/): write small
+canonical CSVs, snapshot the warehouse."""
 
 from __future__ import annotations
 

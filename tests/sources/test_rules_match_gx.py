@@ -19,7 +19,7 @@ from returnwatch.transforms.gx_suite import build_suite, read_validation_result,
 from returnwatch.transforms.profiles import match_profile
 from returnwatch.transforms.rules import RULES, rule_columns, unique_count_column
 
-from .exports import ORDER_HEADER, REFUND_HEADER, write_csv
+from ..exports import ORDER_HEADER, REFUND_HEADER, write_csv
 
 pytestmark = pytest.mark.slow  # Great Expectations' engine (~4 s to import) and warehouse files
 

@@ -11,7 +11,7 @@ import pytest
 from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.staging import hmac_hex
 
-from .exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
+from ..exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
 
 pytestmark = pytest.mark.slow  # warehouse files
 
