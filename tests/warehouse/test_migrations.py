@@ -140,3 +140,28 @@ def test_a_database_in_a_newer_storage_format_gets_the_migrations_without_hints(
     assert "COMPRESSION" not in ddl[0][0]
     _add_lines(con, 10)
     assert con.execute("SELECT count(*) FROM order_lines").fetchall() == [(10,)]
+
+
+def test_top_return_skus_counts_reasons_under_the_order_lines_sku(tmp_path):
+    """A 售后 row names its item by 商品ID while the order line has the 商家编码: the
+    view's returns (from the rates) and its top reasons land on the same SKU (0019)."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    migrate(con)
+    con.execute(
+        "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, quantity, amount, "
+        "paid_at, source_format, load_batch_id, loaded_at) VALUES "
+        "('s', 'o1', 'l1', 'SKU-RED-M', 1, 10, TIMESTAMP '2026-09-01 10:00', 'x', 0, now())"
+    )
+    con.execute(
+        "INSERT INTO refund_records (shop_id, refund_id, order_id, line_id, sku_id, "
+        "refund_type, reason, status, requested_at, source_format, load_batch_id, loaded_at) "
+        "VALUES ('s', 'r1', 'o1', 'l1', '3590001', 'return_refund', '尺码不合适', "
+        "'completed', TIMESTAMP '2026-09-02 10:00', 'x', 0, now())"
+    )
+    con.execute(
+        "INSERT INTO daily_return_rates (shop_id, day, dimension, key, order_lines, returns, "
+        "baseline_days, computed_at) "
+        "VALUES ('s', DATE '2026-09-02', 'sku', 'SKU-RED-M', 1, 1, 0, now())"
+    )
+    rows = con.execute("SELECT sku_id, returns, top_reasons FROM v_top_return_skus").fetchall()
+    assert rows == [("SKU-RED-M", 1, ["尺码不合适 1"])]
