@@ -113,9 +113,10 @@ class DetectionSettings(Section):
     # so a spike does not hide the next weeks' spikes.
     screen_z: float = Field(default=3.0, gt=0)
     # Small slices borrow strength: prior_returns pseudo-returns at the shop's rate, and a
-    # dispersion pulled toward the dimension's pooled one with weight dispersion_prior.
+    # dispersion pulled toward the dimension's pooled one with weight dispersion_prior
+    # (in sum-of-squared-expectations units: 500 = slices' true dispersions spread ~0.06).
     prior_returns: float = Field(default=2.0, ge=0)
-    dispersion_prior: float = Field(default=20.0, ge=0)
+    dispersion_prior: float = Field(default=500.0, ge=0)
     # Severity by impact: extra returns as a share of the shop's expected returns that day,
     # or in absolute numbers.
     warning_share: float = Field(default=0.10, ge=0)

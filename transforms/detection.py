@@ -228,6 +228,7 @@ def features_params(detection: DetectionSettings, shop_id: str, days: list[date]
         "lift_threshold": detection.lift_threshold,
         "min_extra_returns": detection.min_extra_returns,
         "screen_z": detection.screen_z,
+        "first_feed_day": days[0] - timedelta(days=detection.return_lag_days),
         "first_day": days[0] - timedelta(days=reach),
         "first_series_day": days[0] - timedelta(days=3 * detection.window_days),
         "first_c1_day": days[0] - timedelta(days=2 * detection.window_days),

@@ -56,6 +56,7 @@ def features(con, day: date = TARGET) -> dict:
             "lift_threshold": d.lift_threshold,
             "min_extra_returns": d.min_extra_returns,
             "screen_z": d.screen_z,
+            "first_feed_day": day - timedelta(days=d.return_lag_days),
             "first_day": day - timedelta(days=reach_days(d)),
             "first_series_day": day - timedelta(days=3 * d.window_days),
             "first_c1_day": day - timedelta(days=2 * d.window_days),

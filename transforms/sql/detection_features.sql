@@ -27,7 +27,8 @@
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
 -- $lift_threshold, $min_extra_returns, $screen_z, and the days read (constants, so scans
--- skip row groups outside them): $first_day = min($days) - 4 x $window_days - $lag_days,
+-- skip row groups outside them): $first_feed_day = min($days) - $lag_days,
+-- $first_day = min($days) - 4 x $window_days - $lag_days,
 -- $first_series_day = min($days) - 3 x $window_days, $first_c1_day = min($days) - 2 x
 -- $window_days, $first_clean_day = min($days) - $window_days, $last_day = max($days).
 -- Reads daily_return_rates, baseline_exclusions and baseline_restarts (migrations
@@ -51,6 +52,53 @@ calendar as (
 
 -- import CTEs
 
+-- The days that decide which slices a target day can test (its $lag_days before it and
+-- itself), every slice: a few days, however long the history.
+recent_rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines
+    from daily_return_rates as rate
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_feed_day::date and $last_day::date
+        and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
+        -- Slices that only repeat another (issue 17): a carrier slice of lines without a
+        -- carrier is not a carrier; a product that is its SKU (sku_keys, below).
+        and not (rate.dimension in ('carrier', 'carrier_region')
+            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+),
+
+-- Products that are one of the SKUs' ids (no product_id of their own) only repeat the SKU.
+sku_keys as (
+    select distinct key from recent_rates where dimension = 'sku'
+),
+
+feeding_orders as (
+    select target.day, rate.dimension, rate.key, max(rate.order_lines) as order_lines
+    from target_days as target
+    inner join recent_rates as rate
+        on rate.day between target.day - $lag_days and target.day
+    group by 1, 2, 3
+),
+
+candidate_slices as (
+    select distinct feed.dimension, feed.key
+    from feeding_orders as feed
+    inner join recent_rates as today
+        on today.day = feed.day
+        and today.dimension = feed.dimension
+        and today.key = feed.key
+    where
+        today.order_lines > 0
+        and feed.order_lines >= $min_order_lines - 1e-6
+        and not (feed.dimension = 'product' and feed.key in (select key from sku_keys))
+    union
+    select distinct dimension, key
+    from recent_rates
+    where dimension = 'shop'
+),
+
+-- The whole reach, only for those slices (a big shop's thousands of small SKUs never
+-- pass the floors: reading their 119 days was most of this statement's scan).
 rates as (
     select
         rate.day,
@@ -63,19 +111,12 @@ rates as (
         rate.baseline_days,
         rate.lift
     from daily_return_rates as rate
+    semi join candidate_slices as candidate
+        on candidate.dimension = rate.dimension
+        and candidate.key = rate.key
     where
         rate.shop_id = $shop_id
         and rate.day between $first_day::date and $last_day::date
-        and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
-        -- Slices that only repeat another (issue 17): a carrier slice of lines without a
-        -- carrier is not a carrier; a product that is its SKU (sku_keys, below).
-        and not (rate.dimension in ('carrier', 'carrier_region')
-            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
-),
-
--- Products that are one of the SKUs' ids (no product_id of their own) only repeat the SKU.
-sku_keys as (
-    select distinct key from rates where dimension = 'sku'
 ),
 
 linked_refunds as (
@@ -179,42 +220,9 @@ lag_weights as (
 -- Every window below is per slice: leaving the other slices out changes no row of the
 -- result, only the work (a few hundred slices of thousands). The shop slice always stays,
 -- for the shop's history beside each target.
-feeding_orders as (
-    select target.day, rate.dimension, rate.key, max(rate.order_lines) as order_lines
-    from target_days as target
-    inner join rates as rate
-        on rate.day between target.day - $lag_days and target.day
-    group by 1, 2, 3
-),
-
-candidate_slices as (
-    select distinct feed.dimension, feed.key
-    from feeding_orders as feed
-    inner join rates as today
-        on today.day = feed.day
-        and today.dimension = feed.dimension
-        and today.key = feed.key
-    where
-        today.order_lines > 0
-        and feed.order_lines >= $min_order_lines - 1e-6
-        and not (feed.dimension = 'product' and feed.key in (select key from sku_keys))
-    union
-    select distinct dimension, key
-    from rates
-    where dimension = 'shop'
-),
-
-slice_rates as (
-    select rate.*
-    from rates as rate
-    semi join candidate_slices as candidate
-        on candidate.dimension = rate.dimension
-        and candidate.key = rate.key
-),
-
 slice_orders as (
     select day, dimension, key, order_lines
-    from slice_rates
+    from rates
     where order_lines > 0
 ),
 
@@ -232,7 +240,7 @@ exposures as (
 
 slice_returns as (
     select day, dimension, key, returns
-    from slice_rates
+    from rates
     where returns > 0
 ),
 
