@@ -776,9 +776,30 @@ def _fed_rate_lines(lang: str, spike: Spike) -> tuple[str, ...]:
     )
 
 
+# A line's carrier is known once it ships: the night's export has the day's orders mostly
+# without one, so a carrier slice's same-day rate divides its returns (of parcels shipped
+# days ago) by the few lines already shipped — 220% on the demo. Its rate is read per the
+# order lines feeding the returns instead.
+SHIPPED_DIMENSIONS = ("carrier", "carrier_region")
+
+
+def _carrier_rate(spike: Spike) -> float | None:
+    """A carrier slice's return rate per the (shipped) order lines feeding its returns."""
+    if spike.dimension not in SHIPPED_DIMENSIONS or not spike.exposure_lines:
+        return None
+    if spike.test not in (None, "spike") or spike.returns is None:
+        return None
+    return spike.returns / spike.exposure_lines
+
+
 def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, ...]:
     sep = t(lang, "list_sep")
     rate, base = spike.return_rate, spike.baseline_rate
+    shipped = _carrier_rate(spike)
+    rate_key, volume_key, orders = "spike.rate", "spike.volume", spike.order_lines
+    if shipped is not None:
+        rate, rate_key, volume_key = shipped, "spike.rate_shipped", "spike.volume_shipped"
+        orders = spike.exposure_lines
     lines = [
         t(
             lang,
@@ -790,12 +811,12 @@ def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, 
             else spike.severity,
             label=spike_label(lang, spike),
         ),
-        t(lang, "spike.rate", rate=pct(rate), baseline=pct(base), change=change(lang, rate, base)),
-        *_fed_rate_lines(lang, spike),
+        t(lang, rate_key, rate=pct(rate), baseline=pct(base), change=change(lang, rate, base)),
+        *(_fed_rate_lines(lang, spike) if shipped is None else ()),
         t(
             lang,
-            "spike.volume",
-            orders=count(spike.order_lines),
+            volume_key,
+            orders=count(orders),
             returns=count(spike.returns),
             extra=count(spike.extra_returns),
             expected=count(spike.expected_returns),

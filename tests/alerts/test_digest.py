@@ -184,17 +184,32 @@ def test_a_promo_day_spike_shows_the_rate_of_the_orders_its_returns_come_from(se
     its 30 returns come from ~150 order lines of the days before: 20%, the rate the spike
     test alerted on, is what the message shows beside the diluted one."""
     promo = Spike(
-        "carrier_region", "中通快递|广东省", "warning", 30 / 1200, 0.12, -0.79, 1200, 30, 14.2,
+        "region", "广东省", "warning", 30 / 1200, 0.12, -0.79, 1200, 30, 14.2,
         15.8, 1e-6, "r", None, test="spike", exposure_lines=150.0,
     )  # fmt: skip
-    ordinary = replace(promo, key="圆通速递|广东省", return_rate=0.2, exposure_lines=150.0)
+    ordinary = replace(promo, key="浙江省", return_rate=0.2, exposure_lines=150.0)
     night = Night("demo-shop", date(2026, 11, 11), None, (promo, ordinary))
 
     for lang, words in (("zh", "按其计退货率 20.0%"), ("en", "20.0% of those")):
         channel = CHANNEL.model_copy(update={"language": lang})
         lines = render(digest_for_channel(night, channel, settings)).sections
         text = ["\n".join(section.lines) for section in lines]
-        promo_text = next(t for t in text if "中通快递" in t)
+        promo_text = next(t for t in text if "广东省" in t)
         assert words in promo_text and "1,200" in promo_text
         # a day whose own rate shows the rise keeps the one rate line
-        assert not any(w in t for t in text if "圆通速递" in t for w in ("按其计", "of those"))
+        assert not any(w in t for t in text if "浙江省" in t for w in ("按其计", "of those"))
+
+
+def test_a_carrier_slice_reads_its_rate_per_the_shipped_lines_feeding_its_returns(settings):
+    """The night's export has the day's orders mostly unshipped (no 快递公司 yet): 10 lines
+    of 中通快递|浙江省 that day against 22 returns of parcels shipped days before is a
+    220% "rate". The message shows returns per the ~120 shipped lines feeding them."""
+    spike = Spike(
+        "carrier_region", "中通快递|浙江省", "warning", 2.2, 0.128, 16.1, 10, 22, 3.3, 18.7,
+        1e-9, "r", None, test="spike", exposure_lines=120.0,
+    )  # fmt: skip
+    night = Night("demo-shop", date(2026, 10, 28), None, (spike,))
+    text = "\n".join(render(digest_for_channel(night, CHANNEL, settings)).sections[0].lines)
+    assert "退货率 18.3%（按带来这些退货的已发货订单计），基线 12.8%" in text
+    assert "已发货订单 120 · 退货 22" in text
+    assert "220" not in text
