@@ -67,6 +67,7 @@ def mix_params(detection: DetectionSettings, shop_id: str, days: list[date]) -> 
     params = window_params(detection, shop_id, days)
     params["first_day"] = days[0] - timedelta(days=detection.window_days)
     return params | {
+        "first_target_day": days[0],
         "window_days": detection.window_days,
         "mix_min_returns": detection.mix_min_returns,
     }

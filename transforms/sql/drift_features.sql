@@ -82,7 +82,7 @@ series as (
         slice.dimension,
         slice.key,
         coalesce(rate.order_lines, 0) as order_lines,
-        coalesce(rate.returns, 0) as returns,
+        coalesce(rate.returns, 0)::double as returns,
         calendar.day >= slice.first_seen + $lag_days as is_seasoned
     from slices as slice
     inner join calendar

@@ -1,8 +1,8 @@
 -- mix_features: one row per target day and tested slice with returns that day: its
 -- quality returns (售后原因 quality or not as described) beside its returns, and the
 -- quality share of its returns over the $window_days before (docs/detection.md,
--- "Reason-mix shift"). Parameters: $shop_id, $days, $dimensions, $first_day, $last_day,
--- $window_days, $mix_min_returns.
+-- "Reason-mix shift"). Parameters: $shop_id, $days, $dimensions, $first_day,
+-- $first_target_day, $last_day, $window_days, $mix_min_returns.
 
 with
 
@@ -11,6 +11,22 @@ target_days as (
 ),
 
 -- import CTEs
+
+-- Only slices with mix_min_returns returns on a target day can be tested: found from the
+-- target days alone, before any history is read.
+busy as (
+    select distinct rate.dimension, rate.key
+    from daily_return_rates as rate
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_target_day::date and $last_day::date
+        and rate.day in (select day from target_days)
+        and rate.returns >= $mix_min_returns
+        and list_contains($dimensions::varchar[], rate.dimension)
+        and rate.quality_returns is not null
+        and not (rate.dimension in ('carrier', 'carrier_region')
+            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+),
 
 rates as (
     select
@@ -25,23 +41,16 @@ rates as (
         rate.baseline_days,
         rate.lift
     from daily_return_rates as rate
+    semi join busy
+        on busy.dimension = rate.dimension
+        and busy.key = rate.key
     where
         rate.shop_id = $shop_id
         and rate.day between $first_day::date and $last_day::date
-        and list_contains($dimensions::varchar[], rate.dimension)
         and rate.quality_returns is not null
-        and not (rate.dimension in ('carrier', 'carrier_region')
-            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
 ),
 
 -- logic CTEs
-
--- Only slices with mix_min_returns returns on a target day can be tested.
-busy as (
-    select distinct dimension, key
-    from rates
-    where day in (select day from target_days) and returns >= $mix_min_returns
-),
 
 windows as (
     select
@@ -49,7 +58,6 @@ windows as (
         sum(quality_returns) over history as history_quality_returns,
         sum(returns) over history as history_returns
     from rates
-    semi join busy using (dimension, key)
     window history as (
         partition by dimension, key order by day
         range between $window_days preceding and 1 preceding
