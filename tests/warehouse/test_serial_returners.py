@@ -14,36 +14,15 @@ from returnwatch.warehouse.serial_returners import (
     serial_returners_on,
     track_serial_returners,
 )
+from tests.helpers import add_buyer_lines
 
 SHOP = "serial-shop"
 NIGHT = date(2026, 8, 14)
 NOW = datetime(2026, 8, 15, 7, 0)
-_counter = {"n": 0}
 
 
-def buys(con, buyer: str, day: date, lines: int, returned: dict[str, int] | None = None, *,
-         refund_type: str = "return_refund", returned_on: date | None = None,
-         shop_id: str = SHOP) -> None:  # fmt: skip
-    """`lines` order lines paid on `day` by `buyer`; the first ones returned, n per reason,
-    requested on `returned_on` (default: the day after)."""
-    reasons = [r for r, n in (returned or {}).items() for _ in range(n)]
-    asked = returned_on or day + timedelta(days=1)
-    for i in range(lines):
-        _counter["n"] += 1
-        line = f"L{_counter['n']}"
-        con.execute(
-            "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, paid_at, customer_id, "
-            "source_format, load_batch_id, loaded_at) VALUES (?, ?, ?, 'S1', ?, ?, 'test', 1, ?)",
-            [shop_id, f"O{line}", line, datetime.combine(day, datetime.min.time()), buyer, NOW],
-        )
-        if i < len(reasons):
-            con.execute(
-                "INSERT INTO refund_records (shop_id, refund_id, order_id, line_id, sku_id, "
-                "refund_type, reason, requested_at, source_format, load_batch_id, loaded_at) "
-                "VALUES (?, ?, ?, ?, 'S1', ?, ?, ?, 'test', 1, ?)",
-                [shop_id, f"R{line}", f"O{line}", line, refund_type, reasons[i] or None,
-                 datetime.combine(asked, datetime.min.time()).replace(hour=10), NOW],
-            )  # fmt: skip
+def buys(con, buyer, day, lines, returned=None, *, shop_id=SHOP, **options) -> None:
+    add_buyer_lines(con, shop_id, buyer, day, lines, returned, **options)
 
 
 def a_mixed_shop(con) -> None:
