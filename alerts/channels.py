@@ -25,6 +25,7 @@ from returnwatch.alerts.digest import (
 )
 from returnwatch.alerts.signing import dingtalk_sign, feishu_sign, generic_sign
 from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
+from returnwatch.slices import PSEUDONYM_CHARS
 
 ERROR_SNIPPET_CHARS = 300
 
@@ -615,6 +616,7 @@ class GenericChannel(Channel):
                 }
                 for f in digest.health
             ],
+            "serial_returners": _serial_json(digest),
             "summary": {
                 "return_rate": headline.return_rate if headline else None,
                 "baseline_rate": headline.baseline_rate if headline else None,
@@ -646,6 +648,29 @@ class GenericChannel(Channel):
             headers["X-Returnwatch-Timestamp"] = str(timestamp)
             headers["X-Returnwatch-Signature"] = generic_sign(self.secret, timestamp, body)
         return HttpRequest(self.url, body, headers)
+
+
+def _serial_json(digest: Digest) -> dict[str, Any] | None:
+    """The night's new serial returners for a receiver: every one (the text lists five),
+    each by its pseudonym's first PSEUDONYM_CHARS characters, as the text and the report
+    show it (`customer_id LIKE '<prefix>%'` finds it in v_serial_returners). None when the
+    digest has none for this channel."""
+    if digest.serial is None:
+        return None
+    return {
+        "new": [
+            {
+                "customer_id_prefix": b.customer_id[:PSEUDONYM_CHARS],
+                "returns": b.returns,
+                "last_30_days_returns": b.last_30_days_returns,
+                "order_lines": b.order_lines,
+                "return_rate": b.return_rate,
+                "top_reasons": b.top_reasons,
+            }
+            for b in digest.serial.new
+        ],
+        "starting_point": digest.serial.starting_point,
+    }
 
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {

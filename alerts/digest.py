@@ -5,14 +5,16 @@ Three steps, each testable alone:
 1. `load_night` reads one shop-night from the warehouse: the headline rate, every anomaly,
    and for each anomaly its top 售后原因, carriers and (for a SKU) product name, its
    incident and whether it is muted, its owners and the promotion the night is in; the
-   incidents resolved that night; the night's data-health findings.
+   incidents resolved that night; the night's data-health findings; the buyers first
+   seen as serial returners that night (`warehouse/serial_returners.py`).
 2. `digest_for_channel` keeps what a channel wants (severity, dimensions, an owner's
    slices), folds explained slices under the spike that explains them ("a SKU spike that
    lifts its region says so once"), leaves out muted slices and rises a promotion
    explains, lists new and worse incidents ranked by extra returns (ongoing ones as
-   compact lines) and cuts the list at `max_spikes`.
+   compact lines) and cuts the list at `max_spikes`; new serial returners go to the
+   shop's channels only.
 3. `render` turns a digest into language-specific lines: a title, an intro, one section per
-   spike, the lists (持续中, 已恢复, 数据健康), an outro and a footer. Channels
+   spike, the lists (持续中, 已恢复, 数据健康, 新高频退货买家), an outro and a footer. Channels
    (channels.py) only add markup (and @-mentions) and split by size.
 """
 
@@ -28,16 +30,21 @@ import duckdb
 
 from returnwatch.alerts.i18n import SEVERITY_ICONS, t
 from returnwatch.settings import ChannelSettings, OwnerSettings, Settings
-from returnwatch.slices import parse_slice_id, slice_id, slice_label
+from returnwatch.slices import parse_slice_id, short_pseudonym, slice_id, slice_label
 from returnwatch.transforms.calendar import EventContext, against_event, event_on
 from returnwatch.transforms.incidents import Slice, slice_matches
 from returnwatch.warehouse.calendar import event_lift
 from returnwatch.warehouse.health import Finding, TokenState, night_health
 from returnwatch.warehouse.incidents import Resolved, resolved_on
+from returnwatch.warehouse.serial_returners import (
+    SerialNight,
+    SerialReturner,
+    serial_returners_on,
+)
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
-DigestKind = Literal["digest", "all_clear", "failure", "data_health"]
+DigestKind = Literal["digest", "all_clear", "failure", "data_health", "serial_returners"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class Attachment:
 # A shop-wide surge explains thousands of slices: the message names the biggest few
 # (`related` is ranked by extra returns) and counts the rest (issue 15).
 MAX_RELATED_LISTED = 5
+# New serial returners listed by name (pseudonym) before "另有 N 位": a night that finds
+# many is one short message, never a flood.
+MAX_SERIAL_LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,7 @@ class Night:
     resolved: tuple[Resolved, ...] = ()
     health: tuple[Finding, ...] = ()
     event: str | None = None  # the promotion (or its return window) the night is in
+    serial: SerialNight | None = None  # None: serial-returner alerts are off
 
 
 @dataclass(frozen=True)
@@ -156,14 +167,20 @@ class Digest:
     event: str | None = None  # the promotion the night falls in
     event_expected: int = 0  # primary spikes the promotion alone explains (not listed)
     shop_flag: bool = False  # --shop in the mute commands shown (several shops configured)
+    serial: SerialNight | None = None  # new serial returners tonight (shop channels only)
 
     def content_items(self) -> tuple[str, ...]:
-        """What the reader is told: the primary slices, the resolved incidents and the
-        data-health codes. The outbox stores them and compares them between reruns."""
+        """What the reader is told: the primary slices, the resolved incidents, the
+        data-health codes and the new serial returners (shortened pseudonyms; the
+        starting point as its count). The outbox stores them and compares them between
+        reruns."""
+        serial = self.serial or SerialNight()
         return (
             *self.slices,
             *(f"resolved:{r.incident_id}" for r in self.resolved),
             *(f"health:{f.code}" for f in self.health),
+            *(f"serial:{short_pseudonym(b.customer_id)}" for b in serial.new),
+            *([f"serial_start:{serial.starting_point}"] if serial.starting_point else []),
         )
 
     def content_key(self) -> str:
@@ -248,6 +265,11 @@ def load_night(
         resolved=tuple(resolved_on(con, shop_id, day)) if lifecycle else (),
         health=tuple(night_health(con, settings, shop_id, day, token=api_token(settings, shop_id))),
         event=event.name if event else None,
+        serial=(
+            serial_returners_on(con, shop_id, day)
+            if settings.detection.serial_returner_alerts
+            else None
+        ),
     )
 
 
@@ -385,6 +407,7 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         ongoing = [p for p in listed if not p.is_news]
     resolved = tuple(r for r in night.resolved if wanted(r.dimension, r.key))
     health = night.health if owned is None else ()
+    serial = _serial_for_channel(night.serial, channel, owned is None)
     hidden = {s.slice_id for p in (*muted, *expected) for s in (p, *p.related)}
     common = {
         "shop_id": night.shop_id,
@@ -402,6 +425,7 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
             sorted((a for a in accepted if a.slice_id not in hidden), key=_impact, reverse=True)
         ),
         "shop_flag": len(settings.shop_ids()) > 1,
+        "serial": serial,
     }
     if news or resolved or (ongoing and alerts.send_all_clear):
         return Digest(
@@ -413,7 +437,26 @@ def digest_for_channel(night: Night, channel: ChannelSettings, settings: Setting
         )
     if health:
         return Digest(kind="data_health", **common)
+    if serial is not None:
+        # A new serial returner is news by itself (each buyer is announced once; the
+        # first night's starting point once): one short message, not an all-clear.
+        return Digest(kind="serial_returners", **common)
     return Digest(kind="all_clear", **common) if alerts.send_all_clear else None
+
+
+def _serial_for_channel(
+    serial: SerialNight | None, channel: ChannelSettings, shop_channel: bool
+) -> SerialNight | None:
+    """The night's serial returners when this channel takes them: a shop channel (not an
+    owner's), at min_severity info (a notice, not a spike), whose `dimensions` (if set)
+    include `customer`. None when there is nothing to say."""
+    if serial is None or not serial.says_something or not shop_channel:
+        return None
+    if channel.min_severity != "info":
+        return None
+    if channel.dimensions is not None and "customer" not in channel.dimensions:
+        return None
+    return serial
 
 
 def _owned_by_channel(settings: Settings, channel_name: str) -> list[str] | None:
@@ -583,6 +626,11 @@ def render(digest: Digest) -> Rendered:
         return Rendered(
             title, "orange", tuple(intro), lists, tuple(outro), footer, digest.attachments
         )
+    if digest.kind == "serial_returners":
+        intro.append(t(lang, "quiet.intro"))
+        return Rendered(
+            title, "blue", tuple(intro), lists, tuple(outro), footer, digest.attachments
+        )
     if digest.kind == "all_clear":
         if not digest.ongoing:
             intro.append(t(lang, "all_clear.body"))
@@ -659,7 +707,45 @@ def _list_sections(digest: Digest) -> tuple[Section, ...]:
         lines = [t(lang, "health.head")]
         lines += [health_message(lang, f, digest.shop_id, digest.day) for f in digest.health]
         sections.append(Section(tuple(lines), "warning"))
+    if digest.serial is not None:
+        sections.append(Section(serial_lines(lang, digest.serial)))
     return tuple(sections)
+
+
+def serial_lines(lang: str, serial: SerialNight) -> tuple[str, ...]:
+    """The new serial returners, one line each (at most MAX_SERIAL_LISTED, then "另有 N
+    位"), and the starting point on the first night tracked. A buyer is their shortened
+    pseudonym: the warehouse holds no name, phone or address to show."""
+    lines: list[str] = []
+    if serial.new:
+        lines.append(t(lang, "serial.head", n=len(serial.new)))
+        for buyer in serial.new[:MAX_SERIAL_LISTED]:
+            lines.append(serial_line(lang, buyer))
+        if len(serial.new) > MAX_SERIAL_LISTED:
+            lines.append(t(lang, "serial.more", n=len(serial.new) - MAX_SERIAL_LISTED))
+        lines.append(t(lang, "serial.note"))
+    if serial.starting_point:
+        lines.append(t(lang, "serial.start", n=count(serial.starting_point)))
+    return tuple(lines)
+
+
+def serial_line(lang: str, buyer: SerialReturner) -> str:
+    """'· 买家 a1b2c3d4…：90 天退货 7 次（占其订单行 88%），最常见原因：尺码不合适 3'."""
+    share = (
+        t(lang, "serial.share", share=f"{buyer.return_rate * 100:.0f}%")
+        if buyer.return_rate is not None
+        else t(lang, "serial.no_lines")
+    )
+    top = buyer.top_reason
+    reason = t(lang, "serial.reason", reason=top[0] or t(lang, "unknown"), n=top[1]) if top else ""
+    return t(
+        lang,
+        "serial.line",
+        label=slice_label("customer", buyer.customer_id, language=lang),
+        returns=count(buyer.returns),
+        share=share,
+        reason=reason,
+    )
 
 
 def _incident_days(spike: Spike, day: date) -> int:

@@ -9,8 +9,9 @@ For each shop, under its lock (a second run of the same shop exits at once, clea
    after the good files have been detected and reported;
 4. recompute the rates the loads changed and those of the nights to report;
 5. re-detect the changed history (no chat messages), then each night to report, oldest
-   first — its digests queued in the detection's transaction, sent after the commit,
-   and the night recorded in `nightly_runs` — so missed nights each get their own digest;
+   first — its new serial returners recorded, its digests queued in the detection's
+   transaction (with those serial returners), sent after the commit, and the night
+   recorded in `nightly_runs` — so missed nights each get their own digest;
 6. publish the working file for analysts (atomic rename);
 7. log and return a one-paragraph summary.
 
@@ -202,6 +203,8 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
         empty: list[dt.date] = []
         tasks.detect_history(con, settings, shop_id, history)
         for night in nights:
+            stage = "tracking serial returners"
+            serial = _track_serial(con, settings, shop_id, night, summary)
             stage = "detecting anomalies"
             detected = tasks.detect_night(con, settings, shop_id, night)
             _add_detection(summary, detected)
@@ -224,6 +227,7 @@ def _run_locked(settings: Settings, shop_id: str, target: dt.date, summary: Nigh
                     "anomalies": detected.anomalies,
                     "primary": detected.primary,
                     "alerts_sent": sent.sent,
+                    "serial_returners_new": len(serial.new) if serial else None,
                     "settings": steps.settings_fingerprint(settings),
                     "rates": steps.rates_fingerprint(settings),
                 },
@@ -286,6 +290,27 @@ def _nothing_new(
         f"Nothing new since the run that finished {done.finished_at:%Y-%m-%d %H:%M:%S}: "
         "the night was already detected and reported, so nothing was recomputed."
     )
+
+
+def _track_serial(
+    con: Any, settings: Settings, shop_id: str, night: dt.date, summary: NightlySummary
+) -> Any:
+    """The night's new serial returners, recorded before its digest is queued (the digest
+    reads them). A failure here is a warning in the summary, not a failed night: the
+    spikes still go out, and the next night's run records whoever is still a serial
+    returner then (announced that night)."""
+    state = tasks.track_serial_returners(con, settings, shop_id, night, return_state=True)
+    if state.is_failed():
+        error = _error_text(state)
+        summary.warnings.append(f"Serial returners not tracked for {night}: {error}")
+        get_run_logger().warning("serial returners not tracked for %s: %s", night, error)
+        return None
+    found = state.result()
+    if found is not None:
+        summary.serial_tracked = True
+        summary.serial_new += len(found.new)
+        summary.serial_starting_point += found.starting_point
+    return found
 
 
 def _add_detection(summary: NightlySummary, detected: Any) -> None:

@@ -20,7 +20,8 @@ import duckdb
 from returnwatch.settings import ConfigError, Settings, notice_settings
 from returnwatch.sources import inbox as inbox_files
 from returnwatch.transforms.rates import rates_fingerprint
-from returnwatch.warehouse import data_docs, detection, rates
+from returnwatch.warehouse import data_docs, detection, rates, serial_returners
+from returnwatch.warehouse.serial_returners import SerialNight
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ class NightlySummary:
     alerts_sent: int = 0
     alerts_pending: int = 0
     alerts_failed: int = 0
+    # Serial returners (issue 17): tracked at all ([detection] serial_returner_alerts),
+    # buyers announced as new, and recorded as the starting point, over the run's nights.
+    serial_tracked: bool = False
+    serial_new: int = 0
+    serial_starting_point: int = 0
     warnings: list[str] = field(default_factory=list)
     # Labels the night's loads did not recognise (`night_unknown_values`), one line each.
     unknown_values: list[str] = field(default_factory=list)
@@ -78,6 +84,16 @@ class NightlySummary:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    def serial_line(self) -> str:
+        """'Serial returners: 1 new.' (and the starting point on the first night tracked)."""
+        line = f"Serial returners: {self.serial_new} new"
+        if self.serial_starting_point:
+            line += (
+                f", {self.serial_starting_point} already there recorded as the starting "
+                "point (not announced one by one)"
+            )
+        return line + "."
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -124,6 +140,8 @@ class NightlySummary:
             + (f"; {severity}" if severity else "")
             + ")."
         )
+        if self.serial_tracked:
+            parts.append(self.serial_line())
         parts.append(
             f"Alerts: {self.alerts_sent} sent, {self.alerts_pending} pending, "
             f"{self.alerts_failed} failed."
@@ -410,6 +428,19 @@ def detect_night(
 
     sync_calendar(con, settings, shop_id)
     return detection.detect_days(con, settings, shop_id, [night], on_anomalies=queue)
+
+
+def track_serial_returners(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date
+) -> SerialNight | None:
+    """Record the night's new serial returners in their own transaction; None when
+    `[detection] serial_returner_alerts` is off. Runs before the night's detection: its
+    transaction queues the digest, which reads what this recorded (a rerun records
+    nothing and the digest says the same)."""
+    if not settings.detection.serial_returner_alerts:
+        return None
+    with rates.transaction(con):
+        return serial_returners.track_serial_returners(con, shop_id, night)
 
 
 def refresh_data_docs(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:

@@ -68,6 +68,15 @@ def detect_history(
     return steps.detect_history(con, settings, shop_id, days)
 
 
+@task(
+    name="track-serial-returners", task_run_name="serial-returners-{night}", cache_policy=NO_CACHE
+)
+def track_serial_returners(
+    con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date
+):
+    return steps.track_serial_returners(con, settings, shop_id, night)
+
+
 @task(name="detect-night", task_run_name="detect-{night}", cache_policy=NO_CACHE)
 def detect_night(con: duckdb.DuckDBPyConnection, settings: Settings, shop_id: str, night: dt.date):
     return steps.detect_night(con, settings, shop_id, night)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from returnwatch.report.reasons import category_rules, reason_params
 from returnwatch.settings import ReportSettings, Settings
+from returnwatch.slices import PSEUDONYM_CHARS
 from returnwatch.sql import read_sql
 from returnwatch.transforms.rates import RETURN_TYPES, with_return_item
 
@@ -27,10 +28,11 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 SQL_PACKAGE = "returnwatch.report"  # the KPI queries are report/sql/*.sql
 # Table sizes of the issue-17 sections, and how much of a buyer pseudonym the page shows
-# (enough to find the buyer in v_serial_returners, short enough to read on a phone).
+# (enough to find the buyer in v_serial_returners, short enough to read on a phone; the
+# chat digest cuts it the same way: returnwatch.slices.PSEUDONYM_CHARS).
 SERIAL_RETURNERS_SHOWN = 20
 CARRIER_REGIONS_SHOWN = 15
-CUSTOMER_ID_CHARS = 8
+CUSTOMER_ID_CHARS = PSEUDONYM_CHARS
 
 
 # --------------------------------------------------------------------------------------

@@ -47,7 +47,13 @@ FONT_STACK = (
 )
 FALLBACK_FAMILIES = ["DejaVu Sans"]
 DECIDED_BY = {"label": "平台原因", "keywords": "售后说明关键词", "default": "未识别，归入其他"}
-ALERT_KINDS = {"digest": "异常摘要", "all_clear": "一切正常", "failure": "任务失败"}
+ALERT_KINDS = {
+    "digest": "异常摘要",
+    "all_clear": "一切正常",
+    "failure": "任务失败",
+    "data_health": "数据健康",
+    "serial_returners": "高频退货买家",
+}
 ALERT_STATUS = {"sent": "已发送", "pending": "待发送", "failed": "发送失败"}
 
 

@@ -150,6 +150,10 @@ class DetectionSettings(Section):
     # A buyer event: the top buyer made this share of an alert's returns (the top two,
     # buyer_event_share + 0.2).
     buyer_event_share: float = Field(default=0.5, gt=0, le=1)
+    # The customer slice: tell the shop's channels once about each buyer who becomes a
+    # serial returner (v_serial_returners' definition, as of the night). False: not
+    # tracked, no section (docs/alerts.md, "Serial returners").
+    serial_returner_alerts: bool = True
 
 
 class ChannelSettings(Section):

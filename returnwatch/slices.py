@@ -2,7 +2,8 @@
 
 A slice is what a return rate is computed over: the whole shop, a province (region), a
 SKU, a product, a category, a carrier, or a carrier in a province (`carrier_region`, key
-`<carrier>|<province>`). Detection names a slice `dimension:key` (`sku:3712345678901`, `shop:*`) when one
+`<carrier>|<province>`); a buyer (`customer`, key the pseudonym) is named by its first
+characters only. Detection names a slice `dimension:key` (`sku:3712345678901`, `shop:*`) when one
 anomaly explains another; `parse_slice_id` reads that back.
 """
 
@@ -17,6 +18,7 @@ WORDS: dict[str, dict[str, str]] = {
         "category": "类目 {key}",
         "carrier": "快递 {key}",
         "carrier_region": "{carrier} · {province}",
+        "customer": "买家 {key}",
     },
     "en": {
         "shop": "Whole shop",
@@ -26,10 +28,15 @@ WORDS: dict[str, dict[str, str]] = {
         "category": "Category {key}",
         "carrier": "Carrier {key}",
         "carrier_region": "{carrier} · {province}",
+        "customer": "Buyer {key}",
     },
 }
 NAME_SEPARATOR = " · "
 NAME_CHARS = 24  # product names are long; a phone line is not
+# A buyer is shown by the first characters of their pseudonym (a keyed hash, never any PII)
+# and "…": enough to find them in v_serial_returners, short enough for a phone. The
+# report's serial-returner table and the digest cut it the same way.
+PSEUDONYM_CHARS = 8
 
 
 def slice_id(dimension: str, key: object) -> str:
@@ -53,7 +60,7 @@ def slice_label(
     name_chars: int = NAME_CHARS,
     key_chars: int | None = None,
 ) -> str:
-    """'SKU 3712345678901 · 加绒连帽卫衣', '广东省' (en: 'Region 广东省'), '全店'.
+    """'SKU 3712345678901 · 加绒连帽卫衣', '广东省' (en: 'Region 广东省'), '全店', '买家 a1b2c3d4…'.
 
     `key_chars` keeps only the last digits of a long SKU id (`SKU …678901`) where space
     is short (a chart's axis, a table cell); `name_chars` cuts the product name with "…".
@@ -65,6 +72,8 @@ def slice_label(
         return words["shop"]
     if dimension not in words:
         return f"{dimension} {key}"
+    if dimension == "customer":
+        return words[dimension].format(key=short_pseudonym(key))
     if dimension == "sku" and key_chars is not None and len(key) > key_chars:
         key = "…" + key[-key_chars:]
     if dimension == "carrier_region":  # key `<carrier>|<province>`
@@ -77,3 +86,9 @@ def slice_label(
             name = name[: name_chars - 1] + "…"
         label += NAME_SEPARATOR + name
     return label
+
+
+def short_pseudonym(customer_id: str) -> str:
+    """'a1b2c3d4e5f60718' -> 'a1b2c3d4…' (PSEUDONYM_CHARS characters, then …)."""
+    text = str(customer_id)
+    return text if len(text) <= PSEUDONYM_CHARS else text[:PSEUDONYM_CHARS] + "…"

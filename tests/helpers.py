@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 import duckdb
 
 from returnwatch.warehouse.migrate import migrate
@@ -13,3 +15,47 @@ def connect_memory() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     migrate(con)
     return con
+
+
+def add_buyer_lines(
+    con: duckdb.DuckDBPyConnection,
+    shop_id: str,
+    buyer: str,
+    paid_on: date,
+    lines: int,
+    returned: dict[str, int] | None = None,
+    *,
+    returned_on: date | None = None,
+    refund_type: str = "return_refund",
+) -> None:
+    """`lines` order lines of one buyer (pseudonym `buyer`) paid on `paid_on`; the first
+    ones returned, n per reason ('' = no reason), requested on `returned_on` (default: the
+    day after). Ids are unique across calls."""
+    reasons = [reason for reason, n in (returned or {}).items() for _ in range(n)]
+    asked = datetime.combine(returned_on or paid_on + timedelta(days=1), datetime.min.time())
+    paid = datetime.combine(paid_on, datetime.min.time())
+    start = con.execute("SELECT count(*) FROM order_lines").fetchone()[0]
+    loaded = datetime(2026, 1, 1)
+    for i in range(lines):
+        line = f"BL{start + i + 1}"
+        con.execute(
+            "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, paid_at, customer_id, "
+            "source_format, load_batch_id, loaded_at) VALUES (?, ?, ?, 'S1', ?, ?, 'test', 1, ?)",
+            [shop_id, f"O{line}", line, paid, buyer, loaded],
+        )
+        if i < len(reasons):
+            con.execute(
+                "INSERT INTO refund_records (shop_id, refund_id, order_id, line_id, sku_id, "
+                "refund_type, reason, requested_at, source_format, load_batch_id, loaded_at) "
+                "VALUES (?, ?, ?, ?, 'S1', ?, ?, ?, 'test', 1, ?)",
+                [
+                    shop_id,
+                    f"R{line}",
+                    f"O{line}",
+                    line,
+                    refund_type,
+                    reasons[i] or None,
+                    asked.replace(hour=10),
+                    loaded,
+                ],
+            )

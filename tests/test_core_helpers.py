@@ -7,7 +7,13 @@ import duckdb
 import pytest
 
 from returnwatch.errors import short_error
-from returnwatch.slices import parse_slice_id, slice_id, slice_label
+from returnwatch.slices import (
+    PSEUDONYM_CHARS,
+    parse_slice_id,
+    short_pseudonym,
+    slice_id,
+    slice_label,
+)
 from returnwatch.sql import lit, q, read_sql
 
 
@@ -54,3 +60,7 @@ def test_a_slice_is_named_the_same_way_everywhere():
     assert slice_label("channel", "live") == "channel live"  # an unknown dimension, named as is
     assert parse_slice_id(slice_id("sku", 3712345678901)) == ("sku", "3712345678901")
     assert slice_label(*parse_slice_id("shop:*")) == "全店"
+    # a buyer: the first PSEUDONYM_CHARS characters of the pseudonym, as the report cuts it
+    assert slice_label("customer", "3f9a2c1b77e0d5a4") == "买家 3f9a2c1b…"
+    assert slice_label("customer", "3f9a2c1b77e0d5a4", language="en") == "Buyer 3f9a2c1b…"
+    assert short_pseudonym("3f9a2c1b") == "3f9a2c1b" and PSEUDONYM_CHARS == 8
