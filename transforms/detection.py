@@ -271,10 +271,8 @@ def default_frame(
     if "in_promo_baseline" in flagged:
         # during a long promotion the history kept its promo days (detection_features.sql)
         promo = flagged["in_promo_baseline"].fillna(False).to_numpy(bool)
-        flagged.loc[promo, "baseline_used"] = (
-            flagged.loc[promo, "baseline_used"].str.replace(
-                "clean history", "history with its promo days", regex=False
-            )
+        flagged.loc[promo, "baseline_used"] = flagged.loc[promo, "baseline_used"].str.replace(
+            "clean history", "history with its promo days", regex=False
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
