@@ -109,13 +109,16 @@ def with_slices(sql: str, category_rule: str) -> str:
 # category and heatmap tables (report/sql/). A return's SKU is its order line's when the
 # line is loaded, else its own: a 抖店 售后 export row without 商家编码 names only the
 # product (its 商品名称 seldom carries the spec), its order line the SKU. Its product is
-# its own product_id (抖店 商品ID), else its line's, else the SKU; its product name its
-# line's, else its own; its own category (before the [[categories]] rule) its line's.
+# its line's product, as the order side counts it (product_id, else the SKU), when the
+# line is loaded — a return and the order line it refunds always fall in the same product
+# slice, even when only one of the two files carried 商品ID — else its own product_id,
+# else its own SKU; its product name its line's, else its own; its own category (before
+# the [[categories]] rule) its line's.
 # `{refund}` and `{line}` are column-name prefixes (see `with_return_item`).
 RETURN_ITEM_SQL = {
     "return_sku_id": "coalesce({line}sku_id, {refund}sku_id)",
     "return_product_id": (
-        "coalesce({refund}product_id, {line}product_id, {line}sku_id, {refund}sku_id)"
+        "coalesce({line}product_id, {line}sku_id, {refund}product_id, {refund}sku_id)"
     ),
     "return_product_name": "coalesce({line}product_name, {refund}product_name)",
     "return_category": "{line}category",

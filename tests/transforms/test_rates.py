@@ -238,3 +238,32 @@ def test_migration_0008_counts_the_lags_of_an_older_warehouse(tmp_path):
     assert stored_lags(con) == con.execute(_JOINED_LAGS).fetchall()
     assert len(stored_lags(con)) == 4
     con.close()
+
+
+def test_a_return_counts_in_its_order_lines_product_whatever_the_refund_says(con, hand_settings):
+    """Orders loaded without 商品ID (a canonical file without product_id, or lines loaded
+    before migration 0015), refunds with it: the order line counts under its SKU as its
+    product, and so must its return — else product slice P would hold a return and no
+    order line. A return whose line is not loaded keeps its own product_id."""
+    from datetime import date
+
+    day = date(2026, 3, 10)
+    con.execute(
+        "INSERT INTO order_lines (shop_id, order_id, line_id, sku_id, paid_at, "
+        "source_format, load_batch_id, loaded_at) VALUES "
+        "('s', 'O1', 'L1', 'K-RED-M', TIMESTAMP '2026-03-10 08:00:00', 't', 1, now())"
+    )
+    con.execute(
+        "INSERT INTO refund_records (shop_id, refund_id, order_id, line_id, sku_id, "
+        "product_id, refund_type, requested_at, source_format, load_batch_id, loaded_at) "
+        "VALUES ('s', 'R1', 'O1', 'L1', 'K-RED-M', 'P9', 'return_refund', "
+        "TIMESTAMP '2026-03-10 09:00:00', 't', 1, now()), "
+        "('s', 'R2', 'O2', 'L-gone', 'K-BLUE-S', 'P9', 'return_refund', "
+        "TIMESTAMP '2026-03-10 09:00:00', 't', 1, now())"
+    )
+    refresh_rates(con, hand_settings, "s", start=day, end=day)
+    rows = con.execute(
+        "SELECT key, order_lines, returns FROM daily_return_rates "
+        "WHERE shop_id = 's' AND dimension = 'product' ORDER BY key"
+    ).fetchall()
+    assert rows == [("K-RED-M", 1, 1), ("P9", 0, 1)]
