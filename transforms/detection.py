@@ -564,6 +564,28 @@ def _rises(returns: float, expected: float, c: float, detection: DetectionSettin
     return bool(p <= detection.fdr_alpha)
 
 
+# "Is the rest of the parent rising the way the child is?" — a weaker level than the
+# night's cut, because it is asked of one parent already found, and only in favour of the
+# wider slice when the rest looks more like the child's rise than like no rise at all.
+REST_ALPHA = 0.05
+
+
+def _rest_follows(child: pd.Series, rest_returns: float, rest_expected: float) -> bool:
+    """Does the rest of a parent rise like its one rising child? Its returns are up at
+    REST_ALPHA (Poisson) and closer to the child's lift L than to no lift: the Poisson
+    likelihood ratio of "rest x L" against "rest as expected" favours the first, i.e.
+    rest lift >= (L - 1) / ln L. A product batch that landed mostly on one size still
+    names the product when its other sizes rose as much; a province's other couriers
+    rising a little by chance do not take a courier's breakage from it."""
+    if rest_expected <= 0 or child["expected_returns"] <= 0:
+        return False
+    lift = child["returns"] / child["expected_returns"]
+    if lift <= 1 or rest_returns - rest_expected < 3:
+        return False
+    p = upper_tail(np.array([rest_returns]), np.array([rest_expected]), np.array([0.0]))[0]
+    return bool(p <= REST_ALPHA and rest_returns / rest_expected >= (lift - 1) / np.log(lift))
+
+
 def _fold_nested_day(
     flagged: pd.DataFrame, index: pd.Index, breakdown: pd.DataFrame, detection: DetectionSettings
 ) -> None:
@@ -601,6 +623,8 @@ def _fold_nested_day(
             spread = len(inside) >= 2 or _rises(
                 rest_returns, rest_expected, parent["_c"], detection
             )
+            if not spread and len(inside) == 1:
+                spread = _rest_follows(flagged.loc[next(iter(inside))], rest_returns, rest_expected)
             if not spread:
                 top = max(inside, key=inside.get)
                 flagged.at[p, "explained_by"] = _label(flagged.loc[top])

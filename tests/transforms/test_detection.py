@@ -219,6 +219,36 @@ def test_a_shop_wide_spike_explains_the_slices_it_lifts():
     assert sorted(folded.loc["*", "related"]) == ["region:G", "sku:Y"]
 
 
+def _product_day(product: tuple, sku: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A product P and its main size S flagged the same night; S holds S's returns."""
+    flagged = flagged_frame(
+        [("product", "P", *product, 400), ("sku", "S", *sku, 300)]
+    )  # fmt: skip
+    breakdown = pd.DataFrame(
+        {"day": flagged["day"][0], "key": "S", "province": "G", "carrier": "中通快递",
+         "product_id": "P", "returns": [sku[0]]}
+    )  # fmt: skip
+    return flagged, breakdown
+
+
+def test_a_product_batch_landing_mostly_on_one_size_still_names_the_product():
+    """The other sizes rose as much as the main one (7 returns on 2.6 expected beside the
+    size's 21 on 4.7): the batch is the product's — shop 40 of the scenario bench."""
+    flagged, breakdown = _product_day((28, 7.4), (21, 4.75))
+    folded = fold(flagged, breakdown, Settings().detection).set_index("key")
+    assert folded.loc["P", "explained_by"] is None
+    assert folded.loc["S", "explained_by"] == "product:P"
+
+
+def test_one_size_whose_siblings_barely_moved_is_the_alert():
+    """The rest of the product got 8 returns on 5.4 expected while the size got 67 on
+    18.6: closer to no rise than to the size's 3.6x — the size is the alert."""
+    flagged, breakdown = _product_day((75, 24.0), (67, 18.6))
+    folded = fold(flagged, breakdown, Settings().detection).set_index("key")
+    assert folded.loc["S", "explained_by"] is None
+    assert folded.loc["P", "explained_by"] == "sku:S"
+
+
 # ---------------------------------------------------------------------------------------
 # The default detector on a synthetic shop with known spikes
 
