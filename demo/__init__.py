@@ -4,8 +4,9 @@ A seeded shop with injected return spikes is written as 抖店 monthly exports i
 inbox, imported, backfilled (no messages), and then its last two nights are run the way
 the nightly job runs them, with the digests delivered to a local webhook receiver and
 shown: a SKU spike that starts on the first of them and gets worse on the second (one
-incident, new then worse), and a file dropped into the inbox by mistake (a data-health
-line: silence must mean all fine).
+incident, new then worse), a file dropped into the inbox by mistake (a data-health
+line: silence must mean all fine), a courier breaking parcels in one province, and a
+buyer who becomes a serial returner on the last night (announced once, by pseudonym).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pandas as pd
 
 from returnwatch.settings import ChannelSettings, Settings
 
@@ -141,7 +144,7 @@ def demo_shop(seed: int, days: int):
     shop = generate_shop(
         seed=seed, days=days, lines_per_day=DEMO_LINES, shop_id=DEMO_SHOP, spikes=specs
     )
-    return inject(
+    built = inject(
         shop,
         [
             Scenario("carrier_region", last_night, multiplier=5.0),
@@ -149,6 +152,55 @@ def demo_shop(seed: int, days: int):
         ],
         seed=seed,
     )
+    return with_new_serial_returner(built, last_night, seed)
+
+
+# Tried in turn for a buyer whose 5th return in 90 days lands on the demo's last night.
+SERIAL_CANDIDATES = 40
+
+
+def with_new_serial_returner(built, night: dt.date, seed: int):
+    """`built` plus a buyer who becomes a serial returner on `night` exactly — their 5th
+    return in 90 days is requested that night, and their returns are half their lines —
+    so the last demo night announces one, while the night before (the first the nightly
+    tracks) records the shop's existing ones as its starting point. Buyers with a few
+    recent lines are tried in turn (the `serial_returner` scenario returns 90% of a
+    buyer's lines three days after payment); without a fit the shop is unchanged."""
+    from returnwatch.demo.scenarios import Scenario, ScenarioShop, inject
+
+    shop = built.shop
+    lines = shop.order_lines
+    paid = pd.to_datetime(lines["paid_at"])
+    start = pd.Timestamp(night - dt.timedelta(days=9))
+    recent = lines[(paid >= start) & (paid < pd.Timestamp(night - dt.timedelta(days=2)))]
+    refunded = set(shop.refunds["line_id"])
+    counts = recent[~recent["line_id"].isin(refunded)]["customer_id"].value_counts()
+    for buyer in [b for b, n in counts.items() if n >= 5][:SERIAL_CANDIDATES]:
+        trial = inject(shop, [Scenario("serial_returner", start.date(), key=str(buyer))], seed)
+        if _turns_serial_on(trial.shop, str(buyer), night):
+            return ScenarioShop(trial.shop, [*built.incidents, *trial.incidents])
+    return built
+
+
+def _turns_serial_on(shop, buyer: str, night: dt.date) -> bool:
+    """Is the buyer a serial returner (v_serial_returners' rule: >= 5 returns in the 90
+    days up to the night, at least half their order lines of those days) on `night` and
+    not the night before?"""
+    lines = shop.order_lines[shop.order_lines["customer_id"] == buyer]
+    refunds = shop.refunds[
+        shop.refunds["line_id"].isin(lines["line_id"])
+        & shop.refunds["refund_type"].isin(["return_refund", "refund_only"])
+    ]
+    asked = pd.to_datetime(refunds["requested_at"]).dt.date
+    paid = pd.to_datetime(lines["paid_at"]).dt.date
+
+    def serial(day: dt.date) -> bool:
+        since = day - dt.timedelta(days=90)
+        returns = int(((asked > since) & (asked <= day)).sum())
+        order_lines = int(((paid > since) & (paid <= day)).sum())
+        return returns >= 5 and returns >= 0.5 * order_lines
+
+    return serial(night) and not serial(night - dt.timedelta(days=1))
 
 
 # The 抖店 exports have no category column: the demo maps its products' names (the
@@ -167,6 +219,9 @@ def incident_table(con, incidents) -> list[tuple[str, str, str, str, str]]:
     between its first and last day; a launch: also on one of its SKUs)."""
     rows = []
     for incident in incidents:
+        if incident.kind == "serial_returner":
+            rows.append(_serial_row(con, incident))
+            continue
         keys = [incident.key, *incident.skus]
         found = con.execute(
             "SELECT day, dimension, test, baseline_used, round(test_lift * 100) FROM anomalies "
@@ -181,6 +236,25 @@ def incident_table(con, incidents) -> list[tuple[str, str, str, str, str]]:
         size = f"+{incident.extra_returns} returns on ~{incident.expected_returns:.0f} expected"
         rows.append((str(incident.first_day), incident.kind, incident.key, size, verdict))
     return rows
+
+
+def _serial_row(con, incident) -> tuple[str, str, str, str, str]:
+    """The injected serial returner and the night the nightly announced a new one (the
+    buyer is a pseudonym in the warehouse: the row names what was announced, not who)."""
+    found = con.execute(
+        "SELECT first_seen_day, returns, order_lines FROM serial_returners_seen "
+        "WHERE shop_id = $shop AND NOT is_starting_point "
+        "AND first_seen_day BETWEEN $first AND $last ORDER BY first_seen_day LIMIT 1",
+        {"shop": DEMO_SHOP, "first": incident.first_day, "last": incident.last_day},
+    ).fetchone()
+    verdict = "missed"
+    if found:
+        verdict = (
+            f"new serial returner announced on {found[0]} ({found[1]} returns of "
+            f"{found[2]} order lines in 90 days, by pseudonym)"
+        )
+    size = f"{incident.extra_returns} returns from {incident.first_day}"
+    return (str(incident.first_day), incident.kind, "a buyer", size, verdict)
 
 
 def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print) -> Path:
@@ -203,7 +277,8 @@ def run_demo(out_dir: Path, *, seed: int = 7, days: int = 120, say: Say = print)
         f"1. Generated a synthetic 抖店 shop: {len(shop.order_lines):,} order lines and "
         f"{len(shop.refunds):,} refunds, {shop.start} … {last_night}, with {len(shop.spikes)} "
         f"injected return spikes and {len(built.incidents)} of issue 17's incidents (a "
-        f"courier x province, a bad launch), as {len(files)} monthly export files in {inbox}."
+        f"courier x province, a bad launch, a new serial returner), as {len(files)} monthly "
+        f"export files in {inbox}."
     )
     with local_receiver() as receiver:
         settings = demo_settings(out_dir, receiver.url)

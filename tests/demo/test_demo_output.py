@@ -71,3 +71,17 @@ def test_demo_output_is_clean_at_any_width(tmp_path):
     assert without_timings(folder(narrow.stdout, "narrow")) == without_timings(
         folder(wide.stdout, "wide")
     )
+
+
+def test_the_demo_shop_has_a_buyer_turning_serial_on_its_last_night():
+    """`make demo`'s shop (seed 7, 120 days): the night before the last records the shop's
+    serial returners as the starting point; the last night must have one new to announce."""
+    import datetime as dt
+
+    from returnwatch.demo import _turns_serial_on, demo_shop
+
+    built = demo_shop(7, 120)
+    [serial] = [i for i in built.incidents if i.kind == "serial_returner"]
+    last_night = built.shop.start + dt.timedelta(days=119)
+    assert _turns_serial_on(built.shop, serial.key, last_night)
+    assert not _turns_serial_on(built.shop, serial.key, last_night - dt.timedelta(days=1))
