@@ -20,6 +20,7 @@ from returnwatch.transforms.beyond_spike import (
     score_cold_start,
     score_mix,
     suppress_repeats,
+    week_dispersion,
 )
 from returnwatch.warehouse.detection import detect_days
 from returnwatch.warehouse.rates import date_range, refresh_rates
@@ -141,6 +142,33 @@ def test_a_launch_or_a_drift_alerts_once():
         (26, "R1"),
         (91, "P1"),
     ]
+
+
+def _weeks(recent: np.ndarray, mu: float = 100.0) -> tuple[pd.DataFrame, np.ndarray]:
+    """One night's drift rows: 60 products expecting `mu` returns this week, on a base of
+    1,300 returns each."""
+    frame = pd.DataFrame(
+        {"day": D0, "dimension": "product", "recent_returns": recent, "base_returns": 1300.0,
+         "is_tested": True}
+    )  # fmt: skip
+    return frame, np.full(len(frame), mu)
+
+
+def test_the_week_to_week_dispersion_is_the_shops_own():
+    """Weeks that differ from their base by Poisson noise only: the floor. Weeks that
+    swing ~20% (a seasonal shop): about 0.2² — a 1.3x week is then ordinary. One product
+    drifting 2x does not widen the noise it is tested against (left out, second pass)."""
+    rng = np.random.default_rng(5)
+    detection = DetectionSettings()
+    steady = rng.poisson(100, 60).astype(float)
+    alpha = week_dispersion(*_weeks(steady), detection)
+    assert np.allclose(alpha, detection.drift_dispersion)
+    swinging = rng.poisson(100 * rng.lognormal(0, 0.2, 60)).astype(float)
+    alpha = week_dispersion(*_weeks(swinging), detection)
+    assert 0.02 < alpha[0] < 0.08
+    drifting = steady.copy()
+    drifting[0] = 200
+    assert week_dispersion(*_weeks(drifting), detection)[0] < 0.005
 
 
 def test_buyer_notes():
