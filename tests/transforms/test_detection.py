@@ -219,6 +219,28 @@ def test_a_shop_wide_spike_explains_the_slices_it_lifts():
     assert sorted(folded.loc["*", "related"]) == ["region:G", "sku:Y"]
 
 
+def test_a_couriers_breakage_stays_the_alert_when_a_sku_spike_also_lands_in_its_province():
+    """The demo's last night: 中通快递 breaks parcels in 浙江省 (22 returns on 3.3) while
+    a SKU spikes shop-wide (44 on 7.7), 10 of its returns in 浙江省 by another courier.
+    The province's rest rises only by the SKU's share: the courier is the alert, the
+    province folds under it."""
+    flagged = flagged_frame(
+        [
+            ("region", "浙江省", 45, 15.8, 300),
+            ("carrier_region", "中通快递|浙江省", 22, 3.3, 30),
+            ("sku", "X", 44, 7.7, 120),
+        ]
+    )
+    breakdown = pd.DataFrame(
+        {"day": flagged["day"][0], "key": "X", "province": ["浙江省", "广东省"],
+         "carrier": ["圆通速递", "圆通速递"], "product_id": "PX", "returns": [10, 34]}
+    )  # fmt: skip
+    folded = fold(flagged, breakdown, Settings().detection).set_index("key")
+    assert folded.loc["中通快递|浙江省", "explained_by"] is None
+    assert folded.loc["浙江省", "explained_by"] == "carrier_region:中通快递|浙江省"
+    assert folded.loc["X", "explained_by"] is None
+
+
 def _product_day(product: tuple, sku: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A product P and its main size S flagged the same night; S holds S's returns."""
     flagged = flagged_frame(
