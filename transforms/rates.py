@@ -42,9 +42,19 @@ def damage_pattern(settings: Settings) -> str:
     return "|".join(exact + words) or "$^"
 
 
+# A carrier slice of lines without a carrier ('unknown', 'unknown|<province>') is not a
+# carrier: no test tests it. One definition, `{carrier_unknown}` in the detection SQL over
+# one table's `dimension` and `key` (filled in by `read_sql`).
+CARRIER_UNKNOWN_SQL = (
+    "(dimension in ('carrier', 'carrier_region') and (key = 'unknown' or key like 'unknown|%'))"
+)
+
+
 def read_sql(name: str) -> str:
-    """The text of `transforms/sql/<name>.sql` (returnwatch.sql.read_sql, cached)."""
-    return sql_text.read_sql("returnwatch.transforms", name)
+    """The text of `transforms/sql/<name>.sql` (returnwatch.sql.read_sql, cached), with
+    `{carrier_unknown}` filled in."""
+    text = sql_text.read_sql("returnwatch.transforms", name)
+    return text.replace("{carrier_unknown}", CARRIER_UNKNOWN_SQL)
 
 
 def category_rule_sql(

@@ -63,8 +63,7 @@ recent_rates as (
         and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
         -- Slices that only repeat another (issue 17): a carrier slice of lines without a
         -- carrier is not a carrier; a product that is its SKU (sku_keys, below).
-        and not (rate.dimension in ('carrier', 'carrier_region')
-            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+        and not {carrier_unknown}
 ),
 
 -- Products that are one of the SKUs' ids (no product_id of their own) only repeat the SKU.

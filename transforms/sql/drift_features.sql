@@ -24,8 +24,7 @@ recent_rates as (
         rate.shop_id = $shop_id
         and rate.day between $recent_from::date and $last_day::date
         and list_contains($dimensions::varchar[], rate.dimension)
-        and not (rate.dimension in ('carrier', 'carrier_region')
-            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+        and not {carrier_unknown}
 ),
 
 -- logic CTEs

@@ -32,8 +32,7 @@ fired as (
     where
         list_contains($dimensions::varchar[], dimension)
         -- slices that only repeat another (detection_features.sql says which)
-        and not (dimension in ('carrier', 'carrier_region')
-            and (key = 'unknown' or key like 'unknown|%'))
+        and not {carrier_unknown}
         and not (dimension = 'product' and exists (
             select 1
             from rates as sku

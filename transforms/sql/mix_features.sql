@@ -24,8 +24,7 @@ busy as (
         and rate.returns >= $mix_min_returns
         and list_contains($dimensions::varchar[], rate.dimension)
         and rate.quality_returns is not null
-        and not (rate.dimension in ('carrier', 'carrier_region')
-            and (rate.key = 'unknown' or rate.key like 'unknown|%'))
+        and not {carrier_unknown}
 ),
 
 rates as (
