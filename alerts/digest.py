@@ -835,21 +835,20 @@ def _headline_lines(lang: str, headline: Headline | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _fed_rate(spike: Spike) -> float | None:
+    """A spike-test alert's returns per the order lines feeding them (its exposure)."""
+    if spike.test not in (None, "spike") or not spike.exposure_lines or spike.returns is None:
+        return None
+    return spike.returns / spike.exposure_lines
+
+
 def _fed_rate_lines(lang: str, spike: Spike) -> tuple[str, ...]:
     """On a promo day the day's own rate can sit below the baseline while its returns (the
     previous days' orders) rise: the spike test alerted on the rate per order line feeding
     the returns, so the message shows that rate instead of leaving a falling one."""
-    rate, base = spike.return_rate, spike.baseline_rate
-    if (
-        spike.test != "spike"
-        or not spike.exposure_lines
-        or rate is None
-        or base is None
-        or rate > base
-        or spike.returns is None
-    ):
+    fed, rate, base = _fed_rate(spike), spike.return_rate, spike.baseline_rate
+    if fed is None or rate is None or base is None or rate > base:
         return ()
-    fed = spike.returns / spike.exposure_lines
     return (
         t(
             lang,
@@ -869,19 +868,10 @@ def _fed_rate_lines(lang: str, spike: Spike) -> tuple[str, ...]:
 SHIPPED_DIMENSIONS = ("carrier", "carrier_region")
 
 
-def _carrier_rate(spike: Spike) -> float | None:
-    """A carrier slice's return rate per the (shipped) order lines feeding its returns."""
-    if spike.dimension not in SHIPPED_DIMENSIONS or not spike.exposure_lines:
-        return None
-    if spike.test not in (None, "spike") or spike.returns is None:
-        return None
-    return spike.returns / spike.exposure_lines
-
-
 def _spike_lines(lang: str, i: int, spike: Spike, digest: Digest) -> tuple[str, ...]:
     sep = t(lang, "list_sep")
     rate, base = spike.return_rate, spike.baseline_rate
-    shipped = _carrier_rate(spike)
+    shipped = _fed_rate(spike) if spike.dimension in SHIPPED_DIMENSIONS else None
     rate_key, volume_key, orders = "spike.rate", "spike.volume", spike.order_lines
     if shipped is not None:
         rate, rate_key, volume_key = shipped, "spike.rate_shipped", "spike.volume_shipped"
