@@ -255,9 +255,18 @@ def default_frame(
     flagged["severity"] = severities(flagged, detection)
     flagged["reason"] = [default_reason(row) for row in flagged.itertuples()]
     flagged["test"] = "spike"
-    flagged["baseline_used"] = f"{detection.window_days}-day clean history"
-    # Where only the rate per order line feeding the returns beats the baseline (a promo
-    # day), say so: the same-day rate the digest would show is below it.
+    flagged["baseline_used"] = baselines_used(flagged, detection)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
+    return flagged
+
+
+def baselines_used(flagged: pd.DataFrame, detection: DetectionSettings) -> list[str]:
+    """What each spike alert was measured against: the window's clean history — or, during
+    a promotion longer than the window, its history with the promo days kept
+    (detection_features.sql, `in_promo_baseline`) — and, where only the rate per order line
+    feeding the returns beats the baseline (a promo day's), that it is read that way: the
+    same-day rate the digest shows is below it."""
     same_day = rate_rule(
         flagged["returns"].to_numpy(float),
         flagged["order_lines"].to_numpy(float),
@@ -265,18 +274,17 @@ def default_frame(
         flagged["baseline_rate"].to_numpy(float),
         detection,
     )
-    flagged.loc[~same_day, "baseline_used"] = (
-        f"{detection.window_days}-day clean history, per order line feeding the returns"
+    promo = (
+        flagged["in_promo_baseline"].fillna(False).to_numpy(bool)
+        if "in_promo_baseline" in flagged
+        else np.zeros(len(flagged), bool)
     )
-    if "in_promo_baseline" in flagged:
-        # during a long promotion the history kept its promo days (detection_features.sql)
-        promo = flagged["in_promo_baseline"].fillna(False).to_numpy(bool)
-        flagged.loc[promo, "baseline_used"] = flagged.loc[promo, "baseline_used"].str.replace(
-            "clean history", "history with its promo days", regex=False
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        flagged["test_lift"] = flagged["returns"] / flagged["expected_returns"] - 1
-    return flagged
+    return [
+        f"{detection.window_days}-day "
+        + ("history with its promo days" if kept else "clean history")
+        + ("" if own else ", per order line feeding the returns")
+        for kept, own in zip(promo, same_day, strict=True)
+    ]
 
 
 def empty_breakdown() -> pd.DataFrame:
