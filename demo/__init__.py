@@ -186,6 +186,12 @@ def _turns_serial_on(shop, buyer: str, night: dt.date) -> bool:
     """Is the buyer a serial returner (v_serial_returners' rule: >= 5 returns in the 90
     days up to the night, at least half their order lines of those days) on `night` and
     not the night before?"""
+    from returnwatch.transforms.customers import (
+        SERIAL_MIN_RETURNS,
+        SERIAL_MIN_SHARE,
+        SERIAL_WINDOW_DAYS,
+    )
+
     lines = shop.order_lines[shop.order_lines["customer_id"] == buyer]
     refunds = shop.refunds[
         shop.refunds["line_id"].isin(lines["line_id"])
@@ -195,10 +201,10 @@ def _turns_serial_on(shop, buyer: str, night: dt.date) -> bool:
     paid = pd.to_datetime(lines["paid_at"]).dt.date
 
     def serial(day: dt.date) -> bool:
-        since = day - dt.timedelta(days=90)
+        since = day - dt.timedelta(days=SERIAL_WINDOW_DAYS)
         returns = int(((asked > since) & (asked <= day)).sum())
         order_lines = int(((paid > since) & (paid <= day)).sum())
-        return returns >= 5 and returns >= 0.5 * order_lines
+        return returns >= SERIAL_MIN_RETURNS and returns >= SERIAL_MIN_SHARE * order_lines
 
     return serial(night) and not serial(night - dt.timedelta(days=1))
 
