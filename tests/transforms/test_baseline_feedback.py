@@ -29,11 +29,30 @@ def shop():
     return generate_shop(seed=9, days=DAYS, n_skus=20, lines_per_day=400, n_random_spikes=0)
 
 
-@pytest.fixture
-def con(shop):
+def loaded(shop):
+    """An in-memory warehouse holding the shop, its rates computed."""
     connection = connect_memory()
     load_frames(connection, shop.order_lines, shop.refunds)
     refresh(connection, Settings(), SHOP, start=START, end=START + timedelta(days=DAYS - 1))
+    return connection
+
+
+def spiked_shop(spike: SpikeSpec):
+    return generate_shop(
+        seed=9, days=DAYS, n_skus=20, lines_per_day=400, n_random_spikes=0, spikes=[spike]
+    )
+
+
+def promote(con, event: str, days: list[date]) -> None:
+    """Write `days` as the shop's promo days of `event` (as the nightly's calendar sync)."""
+    con.execute(
+        "INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), ?, 'event'", [SHOP, days, event]
+    )
+
+
+@pytest.fixture
+def con(shop):
+    connection = loaded(shop)
     yield connection
     connection.close()
 
@@ -99,10 +118,7 @@ def test_new_normal_restarts_the_baseline(con):
 
 def test_promo_days_leave_every_slices_baseline(con):
     before = features(con)
-    con.execute(
-        "INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), '双11', 'event'",
-        [SHOP, date_range(TARGET - timedelta(days=8), TARGET - timedelta(days=3))],
-    )
+    promote(con, "双11", date_range(TARGET - timedelta(days=8), TARGET - timedelta(days=3)))
     after = features(con)
     assert after["history_days"] == before["history_days"] - 6
     assert after["history_returns"] < before["history_returns"]
@@ -112,17 +128,10 @@ def test_an_expected_spike_day_no_longer_lifts_the_baseline():
     """A surge ops marked 'expected' (a live-stream day) the screening would not catch on
     its own still leaves the baseline, so the next nights are judged on normal days."""
     surge = START + timedelta(days=50)
-    shop = generate_shop(
-        seed=9, days=DAYS, n_skus=20, lines_per_day=400, n_random_spikes=0,
-        spikes=[SpikeSpec(surge, "shop", "*", 1.6)],
-    )  # fmt: skip
-    con = connect_memory()
-    load_frames(con, shop.order_lines, shop.refunds)
-    settings = Settings()
-    refresh(con, settings, SHOP, start=START, end=START + timedelta(days=DAYS - 1))
+    con = loaded(spiked_shop(SpikeSpec(surge, "shop", "*", 1.6)))
     plain = features(con)
     annotate(con, "expected", surge)
-    detect_days(con, settings, SHOP, [TARGET])  # runs with the annotation in place
+    detect_days(con, Settings(), SHOP, [TARGET])  # runs with the annotation in place
     marked = features(con)
     con.close()
     assert plain["screened_days"] == 0  # the screening alone kept the surge in the baseline
@@ -136,8 +145,7 @@ def test_a_promotion_longer_than_the_window_keeps_its_days_in_the_baseline(con):
     keeps them then (and says so); with enough days outside the promotion it does not."""
     before = features(con)
     assert not before["in_promo_baseline"]
-    promo = date_range(TARGET - timedelta(days=40), TARGET - timedelta(days=8))
-    con.execute("INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), '618', 'event'", [SHOP, promo])
+    promote(con, "618", date_range(TARGET - timedelta(days=40), TARGET - timedelta(days=8)))
     during = features(con)
     assert during["in_promo_baseline"]
     assert during["history_days"] == before["history_days"] == 28
@@ -150,19 +158,9 @@ def test_a_promotion_longer_than_the_window_keeps_its_days_in_the_baseline(con):
 
 def test_a_spike_inside_a_long_promotion_still_alerts_and_says_its_baseline():
     spike_day = TARGET
-    shop = generate_shop(
-        seed=9, days=DAYS, n_skus=20, lines_per_day=400, n_random_spikes=0,
-        spikes=[SpikeSpec(spike_day, "shop", "*", 2.5)],
-    )  # fmt: skip
-    con = connect_memory()
-    load_frames(con, shop.order_lines, shop.refunds)
-    settings = Settings()
-    refresh(con, settings, SHOP, start=START, end=START + timedelta(days=DAYS - 1))
-    con.execute(
-        "INSERT INTO promo_days SELECT ?, unnest(?::DATE[]), '双11', 'event'",
-        [SHOP, date_range(spike_day - timedelta(days=35), spike_day)],
-    )
-    detect_days(con, settings, SHOP, [spike_day])
+    con = loaded(spiked_shop(SpikeSpec(spike_day, "shop", "*", 2.5)))
+    promote(con, "双11", date_range(spike_day - timedelta(days=35), spike_day))
+    detect_days(con, Settings(), SHOP, [spike_day])
     rows = con.execute(
         "SELECT baseline_used FROM anomalies WHERE dimension = 'shop' AND day = ?", [spike_day]
     ).fetchall()
