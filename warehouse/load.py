@@ -135,7 +135,8 @@ def _mark_dirty_days(
     """Record every day whose rates this load can change.
 
     A row counts when it is new or a rate-relevant field changed (its old day too). An
-    order-line load also dirties the request days of refunds whose region it resolves.
+    order-line load also dirties the request days of the refunds it resolves
+    (`_refund_days_of_lines`).
     `all_new`: the staged rows are known to be new (nothing to compare against).
     """
     key = TABLE_KEYS[kind]
@@ -163,34 +164,8 @@ def _mark_dirty_days(
             "SELECT shop_id, new_day AS day FROM _changed",
             "SELECT shop_id, old_day FROM _changed WHERE old_day IS NOT NULL",
         ]
-    regionless = (
-        kind == "orders"
-        and con.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM refund_records WHERE province IS NULL LIMIT 1)"
-        ).fetchone()[0]
-    )
-    if regionless:
-        # Constant bounds on the ids let the scan of the refunds skip the row groups whose
-        # ids all lie outside them: ids grow with time, and a night's order lines resolve
-        # recent refunds, not a year of them.
-        bounds = con.execute(
-            f"SELECT min(key), max(key), min(order_id), max(order_id) FROM {changed}"
-        ).fetchone()
-        ranges = {"key": bounds[:2], "order_id": bounds[2:]}
-        # Two equi-joins, not one join ON (line OR order): DuckDB turns an OR condition
-        # into a nested loop (seconds for a month of orders against a month of refunds).
-        for refund_col, changed_col in (("line_id", "key"), ("order_id", "order_id")):
-            lowest, highest = ranges[changed_col]
-            if lowest is None:
-                continue
-            days.append(f"""
-                SELECT r.shop_id, r.requested_at::DATE
-                FROM refund_records AS r
-                JOIN {changed} AS c
-                  ON c.shop_id = r.shop_id AND r.{refund_col} = c.{changed_col}
-                WHERE r.province IS NULL
-                  AND r.{refund_col} BETWEEN {lit(lowest)} AND {lit(highest)}
-            """)
+    if kind == "orders":
+        days += _refund_days_of_lines(con, changed)
     con.execute(f"""
         INSERT INTO dirty_days
         SELECT DISTINCT shop_id, day, {batch_id}, now()::TIMESTAMP
@@ -198,6 +173,44 @@ def _mark_dirty_days(
         WHERE day IS NOT NULL
     """)
     con.execute("DROP TABLE IF EXISTS _changed")
+
+
+def _refund_days_of_lines(con: duckdb.DuckDBPyConnection, changed: str) -> list[str]:
+    """SELECTs of the request days of the refunds the changed order lines resolve: every
+    refund of a changed line (a return counts under its line's SKU, product, category,
+    carrier and buyer, whatever its own province: issue 17's slices), and the refunds
+    without a province of a changed order (their region may come from the order).
+
+    Constant bounds on the ids let the scan of the refunds skip the row groups whose ids
+    all lie outside them: ids grow with time, and a night's order lines resolve recent
+    refunds, not a year of them.
+    """
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM refund_records LIMIT 1)").fetchone()[0]:
+        return []  # a first load of orders: no refund to resolve
+    bounds = con.execute(
+        f"SELECT min(key), max(key), min(order_id), max(order_id) FROM {changed}"
+    ).fetchone()
+    regionless = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM refund_records WHERE province IS NULL LIMIT 1)"
+    ).fetchone()[0]
+    # Two equi-joins, not one join ON (line OR order): DuckDB turns an OR condition into
+    # a nested loop (seconds for a month of orders against a month of refunds).
+    joins = [("line_id", "key", bounds[:2], "TRUE")]
+    if regionless:
+        joins.append(("order_id", "order_id", bounds[2:], "r.province IS NULL"))
+    days = []
+    for refund_col, changed_col, (lowest, highest), only in joins:
+        if lowest is None:
+            continue
+        days.append(f"""
+            SELECT r.shop_id, r.requested_at::DATE
+            FROM refund_records AS r
+            JOIN {changed} AS c
+              ON c.shop_id = r.shop_id AND r.{refund_col} = c.{changed_col}
+            WHERE {only}
+              AND r.{refund_col} BETWEEN {lit(lowest)} AND {lit(highest)}
+        """)
+    return days
 
 
 def _keep_absent_columns(

@@ -10,6 +10,7 @@ import pytest
 
 from returnwatch.sources.ingest import import_file
 from returnwatch.transforms.staging import hmac_hex
+from returnwatch.warehouse.rates import refresh_dirty
 
 from ..exports import ORDER_HEADER, REFUND_HEADER, table_snapshot, write_csv
 
@@ -59,7 +60,7 @@ def test_refund_region_resolves_whatever_the_import_order(
     assert carrier == ("圆通速递",)
 
 
-def test_orders_load_marks_refund_days_whose_region_they_resolve(
+def test_orders_load_marks_the_request_days_of_their_refunds(
     warehouse, settings, orders_csv, refunds_csv
 ):
     import_file(warehouse, settings, refunds_csv)
@@ -68,8 +69,35 @@ def test_orders_load_marks_refund_days_whose_region_they_resolve(
     import_file(warehouse, settings, orders_csv)
 
     days = {r[0] for r in warehouse.execute("SELECT day FROM dirty_days").fetchall()}
-    # paid days of the new lines, plus 08-03, the request day of R1 (region unknown until now)
-    assert days == {dt.date(2026, 8, 1), dt.date(2026, 8, 2), dt.date(2026, 8, 3)}
+    # paid days of the new lines, plus the request days of the refunds of those lines:
+    # 08-03 (R1, region unknown until now) and 08-04 (R2: its own province, but its
+    # carrier, SKU and buyer are its line's)
+    assert days == {dt.date(2026, 8, d) for d in (1, 2, 3, 4)}
+
+
+def test_lines_loaded_after_their_refunds_recompute_the_refunds_carrier(
+    warehouse, settings, tmp_path
+):
+    """A refund with its own province still counts under its order line's carrier, SKU,
+    product and buyer (issue 17's slices). Lines arriving after their refunds recompute
+    the refunds' days, however late the refund: here a 仅退款 dispute requested 160 days
+    after payment, beyond the days a paid day's rates widen to (`rates.reach_days`)."""
+    late = ["R9", "O2", "L3", "S1", "refund_only", "质量问题", "completed",
+            "2027-01-09 12:00:00", "", "50", 1, "浙江省", ""]  # fmt: skip
+    import_file(warehouse, settings, write_csv(tmp_path / "r.csv", REFUND_HEADER, [late]))
+    refresh_dirty(warehouse, settings, "test-shop")
+    carrier_returns = (
+        "SELECT coalesce(sum(returns), 0) FROM daily_return_rates "
+        "WHERE day = DATE '2027-01-09' AND dimension = 'carrier' AND key = '中通快递'"
+    )
+    assert warehouse.execute(carrier_returns).fetchone()[0] == 0  # no line yet: no carrier
+
+    line = ["O2", "L3", "S1", "衬衫", 1, "99.50", "2026-08-02 11:00:00", "浙江省", "杭州市",
+            "中通快递", "c2"]  # fmt: skip
+    import_file(warehouse, settings, write_csv(tmp_path / "o.csv", ORDER_HEADER, [line]))
+    refresh_dirty(warehouse, settings, "test-shop")
+
+    assert warehouse.execute(carrier_returns).fetchone()[0] == 1
 
 
 def test_refunds_on_the_new_lines_bounds_are_found_and_others_left(warehouse, settings, tmp_path):
