@@ -59,3 +59,23 @@ def add_buyer_lines(
                     loaded,
                 ],
             )
+
+
+def current_rates(con: duckdb.DuckDBPyConnection, shop_id: str) -> None:
+    """Recompute the shop's rates, and the tables kept with them (`buyer_returns`, read by
+    the serial-returner tracking), over every day from its first order line to its last
+    request: what the nightly flow has done before it tracks, for rows a test inserted
+    without a load (so no dirty day)."""
+    from returnwatch.settings import Settings
+    from returnwatch.warehouse.rates import date_range, recompute_rates, transaction
+
+    first, last = con.execute(
+        "SELECT least(min(paid_at), (SELECT min(requested_at) FROM refund_records "
+        "WHERE shop_id = $shop))::DATE, greatest(max(paid_at), (SELECT max(requested_at) "
+        "FROM refund_records WHERE shop_id = $shop))::DATE FROM order_lines WHERE shop_id = $shop",
+        {"shop": shop_id},
+    ).fetchone()
+    if first is None:
+        return
+    with transaction(con):
+        recompute_rates(con, Settings(), shop_id, date_range(first, last))

@@ -1,4 +1,5 @@
-"""Running the rates: recompute `daily_return_rates` and `return_lags` where inputs changed.
+"""Running the rates: recompute `daily_return_rates`, `return_lags` and `buyer_returns`
+where inputs changed.
 
 The SQL and the day arithmetic are in `transforms.rates` (pure); this module opens nothing
 itself but executes those statements on the connection it is handed, inside a transaction,
@@ -29,7 +30,13 @@ from returnwatch.transforms.rates import (
     widen_days,
 )
 
+# Per request day, from the same staged returns as the rates, and replaced with them: the
+# detector's lag counts (migration 0008) and the serial-returner tracking's returns per
+# buyer (migration 0020). Current wherever the rates are.
+KEPT_WITH_RATES = ("return_lags", "buyer_returns")
+
 __all__ = [
+    "KEPT_WITH_RATES",
     "RETURN_TYPES",
     "STORED_LAG_DAYS",
     "affected_days",
@@ -168,7 +175,7 @@ def recompute_rates(
     stored_history: bool = False,
 ) -> None:
     """Replace the rows of exactly these days (no widening), inside the caller's transaction:
-    their `daily_return_rates` and their `return_lags`.
+    their `daily_return_rates` and the tables kept with them (KEPT_WITH_RATES).
 
     `stored_history`: a cluster of a few days takes its baselines' window from the stored
     rows (`daily_rates_sql`), read after the earlier clusters were replaced. Only for a
@@ -184,16 +191,21 @@ def recompute_rates(
             "(SELECT unnest($days::DATE[]))",
             {"shop_id": shop_id, "days": group},
         )
-        con.execute(
-            "DELETE FROM return_lags WHERE shop_id = $shop_id AND day IN "
-            "(SELECT unnest($days::DATE[]))",
-            {"shop_id": shop_id, "days": group},
-        )
+        for table in KEPT_WITH_RATES:
+            con.execute(
+                f"DELETE FROM {table} WHERE shop_id = $shop_id AND day IN "
+                "(SELECT unnest($days::DATE[]))",
+                {"shop_id": shop_id, "days": group},
+            )
         with staged_returns(con, shop_id, params["first_day"], group[-1]):
             con.execute(f"INSERT INTO daily_return_rates BY NAME {sql}", params)
             con.execute(
                 f"INSERT INTO return_lags BY NAME {read_sql('return_lags')}",
                 {"shop_id": shop_id, "days": group, "max_lag": STORED_LAG_DAYS},
+            )
+            con.execute(
+                f"INSERT INTO buyer_returns BY NAME {read_sql('buyer_returns')}",
+                {"shop_id": shop_id, "days": group},
             )
 
 

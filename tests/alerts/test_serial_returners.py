@@ -17,7 +17,7 @@ from returnwatch.alerts.sender import send_pending
 from returnwatch.settings import ChannelSettings, DetectionSettings, OwnerSettings
 from returnwatch.warehouse.rates import transaction
 from returnwatch.warehouse.serial_returners import track_serial_returners
-from tests.helpers import add_buyer_lines
+from tests.helpers import add_buyer_lines, current_rates
 
 NOW = datetime(2026, 8, 15, 7, 0)
 KNOWN = "0a1b2c3d4e5f6071"  # a serial returner before the first night tracked
@@ -26,6 +26,7 @@ PSEUDONYM = re.compile(r"[0-9a-f]{16}")
 
 
 def tracked(con, kit, night=None):
+    current_rates(con, kit.SHOP)  # the nightly flow refreshes the rates before it tracks
     with transaction(con):
         return track_serial_returners(con, kit.SHOP, night or kit.NIGHT, now=NOW)
 

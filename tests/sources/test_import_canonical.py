@@ -91,6 +91,7 @@ def test_lines_loaded_after_their_refunds_recompute_the_refunds_carrier(
         "WHERE day = DATE '2027-01-09' AND dimension = 'carrier' AND key = '中通快递'"
     )
     assert warehouse.execute(carrier_returns).fetchone()[0] == 0  # no line yet: no carrier
+    assert warehouse.execute("SELECT count(*) FROM buyer_returns").fetchone()[0] == 0
 
     line = ["O2", "L3", "S1", "衬衫", 1, "99.50", "2026-08-02 11:00:00", "浙江省", "杭州市",
             "中通快递", "c2"]  # fmt: skip
@@ -98,6 +99,11 @@ def test_lines_loaded_after_their_refunds_recompute_the_refunds_carrier(
     refresh_dirty(warehouse, settings, "test-shop")
 
     assert warehouse.execute(carrier_returns).fetchone()[0] == 1
+    # and its buyer's returns (serial returners), kept with the rates, now have it
+    buyer = warehouse.execute(
+        "SELECT customer_id, returns FROM buyer_returns WHERE day = DATE '2027-01-09'"
+    ).fetchall()
+    assert buyer == [(hmac_hex(b"test-pii-secret", "c2"), 1)]
 
 
 def test_refunds_on_the_new_lines_bounds_are_found_and_others_left(warehouse, settings, tmp_path):

@@ -14,7 +14,7 @@ from returnwatch.warehouse.serial_returners import (
     serial_returners_on,
     track_serial_returners,
 )
-from tests.helpers import add_buyer_lines
+from tests.helpers import add_buyer_lines, current_rates
 
 SHOP = "serial-shop"
 NIGHT = date(2026, 8, 14)
@@ -37,6 +37,7 @@ def a_mixed_shop(con) -> None:
 
 
 def as_of(con, night: date) -> list[tuple]:
+    current_rates(con, SHOP)  # the returns per buyer are kept with the rates
     return con.execute(
         f"SELECT customer_id, returns, last_30_days_returns, order_lines, return_rate, "
         f"top_reasons FROM ({serial_returners_sql()}) ORDER BY customer_id",
@@ -45,6 +46,7 @@ def as_of(con, night: date) -> list[tuple]:
 
 
 def track(con, night: date):
+    current_rates(con, SHOP)  # the nightly flow refreshes the rates before it tracks
     with transaction(con):
         return track_serial_returners(con, SHOP, night, now=NOW)
 
@@ -125,9 +127,63 @@ def test_shops_are_tracked_apart(warehouse):
     track(warehouse, NIGHT - timedelta(days=5))
     buys(warehouse, "a1b2c3d4e5f60718", NIGHT - timedelta(days=3), 6, {"不想要了": 6},
          shop_id="other-shop")  # fmt: skip
+    current_rates(warehouse, "other-shop")
     with transaction(warehouse):
         other = track_serial_returners(warehouse, "other-shop", NIGHT, now=NOW)
     assert other.starting_point == 1 and other.new == ()  # its own first night
+
+
+# buyer_returns: the returns per buyer the tracking reads, kept with the rates
+
+JOINED_BUYER_RETURNS = """
+    SELECT refund.shop_id, refund.requested_at::DATE AS day, line.customer_id,
+           coalesce(refund.reason, '(none)') AS reason, count(DISTINCT refund.refund_id)
+    FROM refund_records AS refund
+    JOIN order_lines AS line ON line.shop_id = refund.shop_id AND line.line_id = refund.line_id
+    WHERE refund.refund_type IN ('return_refund', 'refund_only')
+      AND line.customer_id IS NOT NULL
+    GROUP BY ALL
+    ORDER BY ALL
+"""
+
+
+def stored_buyer_returns(con) -> list[tuple]:
+    return con.execute(
+        "SELECT shop_id, day, customer_id, reason, returns FROM buyer_returns ORDER BY ALL"
+    ).fetchall()
+
+
+def test_buyer_returns_are_the_returns_joined_to_their_lines(warehouse):
+    a_mixed_shop(warehouse)
+    current_rates(warehouse, SHOP)
+    stored = stored_buyer_returns(warehouse)
+    # the serial returner's day: 4 + 2 + 1 (no reason); no 换货, no buyer outside the shop
+    day = NIGHT - timedelta(days=19)
+    assert [row[3:] for row in stored if row[1] == day and row[2] == "a1b2c3d4e5f60718"] == [
+        ("(none)", 1), ("尺码不合适", 4), ("质量问题", 2),
+    ]  # fmt: skip
+    assert not [row for row in stored if row[2] == "d0000000000000ff"]
+    assert stored == warehouse.execute(JOINED_BUYER_RETURNS).fetchall()
+
+
+def test_migration_0020_counts_the_buyer_returns_of_an_older_warehouse(tmp_path):
+    import duckdb
+
+    from returnwatch.warehouse.migrate import migrate
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con)
+    a_mixed_shop(con)
+    con.execute("DROP TABLE buyer_returns")  # as a warehouse made before 0020
+    con.execute("DELETE FROM schema_migrations WHERE version = 20")
+    con.close()
+
+    con = duckdb.connect(str(path))
+    assert [m.version for m in migrate(con)] == [20]
+    assert stored_buyer_returns(con) == con.execute(JOINED_BUYER_RETURNS).fetchall()
+    assert len(stored_buyer_returns(con)) == 7  # a1: three reasons; b, c, e, f: one; d: 换货
+    con.close()
 
 
 @pytest.mark.parametrize(
