@@ -241,11 +241,16 @@ def stage_direct(
         if distinct_ids < rows:  # an id repeats (or two are missing), or a hash collides
             con.execute("DROP TABLE _flags")
             return None
-        bad_source = raw_source_sql(match, "_flags")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _bad AS "
-            + checked_sql(match, f"({bad_source})", shop_id, any_repeated=False, read_secret=False)
-        )
+        if quarantined:
+            # Only with bad rows: binding the checking statement alone costs 20-40 ms, a
+            # quarter of a nightly file's import when nothing is quarantined.
+            bad_source = raw_source_sql(match, "_flags")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _bad AS "
+                + checked_sql(
+                    match, f"({bad_source})", shop_id, any_repeated=False, read_secret=False
+                )
+            )
         missing = missing_counts(con, match.profile.kind, "_flags")
         unknown = _unknown_values(con, match, "_flags")
         con.execute(
@@ -276,7 +281,7 @@ def stage_direct(
         rows_read=rows,
         distinct=rows,
         quarantined=quarantined,
-        bad="_bad",
+        bad="_bad" if quarantined else None,
         valid=f"({valid})",
         valid_ids="_valid_ids",
         missing=missing,

@@ -22,7 +22,7 @@ PARTIAL_LIST_SIZE = 20
 def rule_counts(
     con: duckdb.DuckDBPyConnection,
     kind: TableKind,
-    table: str,
+    table: str | None,
     *,
     element_count: int | None = None,
     missing: dict[str, int] | None = None,
@@ -31,9 +31,20 @@ def rule_counts(
 
     `table` holds every checked row, or, when `element_count` and `missing` (null counts
     per rule column, `missing_counts`) are given, only the rows breaking a rule: the
-    others add nothing to the unexpected counts or lists.
+    others add nothing to the unexpected counts or lists — and None means there are none.
     """
     rules = RULES[kind]
+    if table is None:
+        if element_count is None or missing is None:
+            raise ValueError("no table: element_count and missing are the counts")
+        return element_count, {
+            rule.name: {
+                "unexpected_count": 0,
+                "missing_count": missing[rule.column],
+                "partial_unexpected_list": [],
+            }
+            for rule in rules
+        }
     selects = ["count(*)"]
     for rule in rules:
         col = q(rule.column)

@@ -65,8 +65,8 @@ class BatchInfo:
 class Staged:
     """A checked file as the load takes it: counts, and SQL relations over what staging kept.
 
-    `bad` holds one checked row per quarantined row, `valid` the checked rows breaking no
-    rule (it may read the file again). `valid_ids`, when given, is a table of the valid
+    `bad` holds one checked row per quarantined row (None when no row is quarantined),
+    `valid` the checked rows breaking no rule (it may read the file again). `valid_ids`, when given, is a table of the valid
     rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
     `missing` are the rules' null counts when staging counted them (else they are counted
     over `checked`, every checked row). `id_range`, when given, holds the lowest and
@@ -76,7 +76,7 @@ class Staged:
     rows_read: int
     distinct: int
     quarantined: int
-    bad: str
+    bad: str | None
     valid: str
     valid_ids: str | None = None
     missing: dict[str, int] | None = None
@@ -257,13 +257,14 @@ def load_checked(
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = int(con.execute("SELECT nextval('load_batch_id_seq')").fetchone()[0])
-        con.execute(f"""
-            INSERT INTO quarantine
-            SELECT {batch_id}, shop_id, {lit(info.file_name)}, {lit(kind)}, _row,
-                   _violations[1], {column_sql}, {reason_sql}, _raw_row,
-                   now()::TIMESTAMP
-            FROM {staged.bad}
-        """)
+        if staged.bad is not None:
+            con.execute(f"""
+                INSERT INTO quarantine
+                SELECT {batch_id}, shop_id, {lit(info.file_name)}, {lit(kind)}, _row,
+                       _violations[1], {column_sql}, {reason_sql}, _raw_row,
+                       now()::TIMESTAMP
+                FROM {staged.bad}
+            """)
         if _may_replace(con, kind, staged):
             updated = _replace_rows(con, match, valid, batch_id)
         else:
@@ -283,10 +284,11 @@ def load_checked(
             rows_quarantined=staged.quarantined,
             rows_duplicate=staged.rows_read - staged.distinct,
         )
+        bad_shops = f"UNION ALL SELECT shop_id FROM {staged.bad}" if staged.bad else ""
         shop = con.execute(f"""
             SELECT min(shop_id) FROM (
                 SELECT shop_id FROM {target} WHERE load_batch_id = {batch_id}
-                UNION ALL SELECT shop_id FROM {staged.bad}
+                {bad_shops}
             )
         """).fetchone()[0]
         _record_batch(con, counts, match, info, validation, shop)
