@@ -125,8 +125,12 @@ seasoned as (
 ),
 
 -- The base of a day is a difference of running sums (the sum up to its last day minus
--- the sum up to the day before its first): one pass over each slice's days instead of a
--- moving frame per window (each window sum costs a pass: only the base's are running).
+-- the sum up to the day before its first), looked up below on those two days. Each
+-- summed column costs about a pass over every row, so only the base's three are running
+-- sums; a recent window's days are summed from their own rows. Exposures are multiples
+-- of 1 / ($lag_days + 1) and returns whole numbers: with the default 8 every order of
+-- summing gives the same doubles (with another, the last bits already depend on how
+-- DuckDB lays out a window's partitions).
 running as (
     select
         *,
