@@ -10,10 +10,11 @@
 -- (L + 1) of its return window, L = $lag_days (uniform lags: a new slice has no lag
 -- profile of its own, and the shop's is close to uniform over a week).
 --
--- Most nights no slice is new: the statement then reads only the SKU and product days
--- with order lines (to find births) and stops there — every other read (the new slices'
--- days, their lines, their parents' rates) is joined to the births or the days with a new
--- slice, so it is skipped when they are empty.
+-- Most nights no slice is new. Births are therefore found from the SKU and product days
+-- with order lines only, and the other reads of daily_return_rates (the new slices' days,
+-- their parents' rates) are joined to the births or to the days with a new slice: when
+-- those are empty DuckDB stops those scans at their first rows (what remains is the scan
+-- of the recent order lines' SKU ids).
 --
 -- {category_rule} is the settings' [[categories]] rule (`rates.category_rule_sql`).
 -- Parameters: $shop_id, $days, $dimensions, $first_day, $last_day, $window_days,
