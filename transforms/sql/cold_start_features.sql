@@ -10,11 +10,17 @@
 -- (L + 1) of its return window, L = $lag_days (uniform lags: a new slice has no lag
 -- profile of its own, and the shop's is close to uniform over a week).
 --
+-- Most nights no slice is new. Births are therefore found from the SKU and product days
+-- with order lines only, and the other reads of daily_return_rates (the new slices' days,
+-- their parents' rates) are joined to the births or to the days with a new slice: when
+-- those are empty DuckDB stops those scans at their first rows (what remains is the scan
+-- of the recent order lines' SKU ids).
+--
 -- {category_rule} is the settings' [[categories]] rule (`rates.category_rule_sql`).
 -- Parameters: $shop_id, $days, $dimensions, $first_day, $last_day, $window_days,
 -- $min_history_days, $lag_days, $cold_start_days, $born_from (the first target day -
 -- $cold_start_days + 1: the earliest birth a target day can call new; only those slices'
--- order lines are read, from that day on).
+-- days and order lines are read, from that day on).
 
 with
 
@@ -24,27 +30,32 @@ target_days as (
 
 -- import CTEs
 
-rates as (
-    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+-- The days each SKU and product sold, over the days read: only to find births. The
+-- dimensions the settings leave out are dropped here, by name (a list_contains over the
+-- column is a join over every row).
+sales as (
+    select rate.day, rate.dimension, rate.key
     from daily_return_rates as rate
     where
         rate.shop_id = $shop_id
         and rate.day between $first_day::date and $last_day::date
+        and rate.order_lines > 0
+        and (
+            (rate.dimension = 'sku' and list_contains($dimensions::varchar[], 'sku'))
+            or (rate.dimension = 'product' and list_contains($dimensions::varchar[], 'product'))
+        )
 ),
 
 -- logic CTEs
 
 births as (
-    select dimension, key, min(day) filter (where order_lines > 0) as born
-    from rates
-    where
-        dimension in ('sku', 'product')
-        and list_contains($dimensions::varchar[], dimension)
-    group by all
+    select dimension, key, min(day) as born
+    from sales
+    group by dimension, key
     having
-        min(day) filter (where order_lines > 0) > $first_day::date
+        min(day) > $first_day::date
         -- born late enough to be new on a target day (the rest cannot be tested)
-        and min(day) filter (where order_lines > 0) >= $born_from::date
+        and min(day) >= $born_from::date
 ),
 
 new_slices as (
@@ -53,6 +64,18 @@ new_slices as (
     inner join births as birth
         on birth.born <= target.day
         and target.day - birth.born < $cold_start_days
+),
+
+-- the new slices' days: none is before its birth, so none before $born_from
+slice_rates as (
+    select rate.day, rate.dimension, rate.key, rate.order_lines, rate.returns
+    from daily_return_rates as rate
+    semi join births as birth
+        on birth.dimension = rate.dimension
+        and birth.key = rate.key
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $born_from::date and $last_day::date
 ),
 
 cumulative as (
@@ -73,7 +96,7 @@ cumulative as (
         coalesce(sum(rate.order_lines) filter (where rate.day = slice.day), 0) as order_lines,
         coalesce(sum(rate.returns) filter (where rate.day = slice.day), 0) as returns
     from new_slices as slice
-    inner join rates as rate
+    inner join slice_rates as rate
         on rate.dimension = slice.dimension
         and rate.key = slice.key
         and rate.day between slice.born and slice.day
@@ -117,20 +140,30 @@ parents as (
     group by product_id
 ),
 
+-- only the days that have a new slice need a prior (on most nights none: then the
+-- parents' days are not read at all)
+slice_days as (
+    select distinct day from new_slices
+),
+
 parent_rates as (
     select
-        target.day,
+        slice_day.day,
         rate.dimension,
         rate.key,
         sum(rate.returns)::double / nullif(sum(rate.order_lines), 0) as rate,
         count(*) filter (where rate.order_lines > 0) as days
-    from target_days as target
-    inner join rates as rate
-        on rate.day between target.day - $window_days and target.day - 1
+    from slice_days as slice_day
+    inner join daily_return_rates as rate
+        on rate.day between slice_day.day - $window_days and slice_day.day - 1
     where
-        rate.dimension = 'shop'
-        or (rate.dimension = 'category' and rate.key in (select category from parents))
-        or (rate.dimension = 'product' and rate.key in (select product from parents))
+        rate.shop_id = $shop_id
+        and rate.day between $first_day::date and $last_day::date
+        and (
+            rate.dimension = 'shop'
+            or (rate.dimension = 'category' and rate.key in (select category from parents))
+            or (rate.dimension = 'product' and rate.key in (select product from parents))
+        )
     group by all
     having count(*) filter (where rate.order_lines > 0) >= $min_history_days
 ),

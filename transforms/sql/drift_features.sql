@@ -1,12 +1,16 @@
 -- drift_features: one row per target day and tested slice with a row that day: its
 -- returns and order lines over the last $drift_days days (D-$drift_days+1 .. D) and over
 -- the $drift_baseline_days before them, the same one day earlier (to alert once, when
--- the drift first shows), and the two biggest days of the recent window (peak_returns) (a one-day
--- spike is the spike test's, not a drift) (docs/detection.md, "Slow drift").
+-- the drift first shows), how many of the recent days beat their own base (days_above),
+-- and the two biggest days of the recent window (peak_returns) (a one-day spike is the
+-- spike test's, not a drift) (docs/detection.md, "Slow drift").
 --
 -- Plain counts of daily_return_rates: over weeks the lag between orders and returns
--- evens out. Parameters: $shop_id, $days, $dimensions, $first_day, $recent_from, $last_day,
--- $drift_days, $drift_baseline_days, $lag_days, $min_order_lines.
+-- evens out. Every day of a tested slice's history is passed over twice (its exposure,
+-- then the running sums of its base); everything else is read on the few days a target
+-- day needs: its last $drift_days + 1 days and the running sums where their bases end
+-- and start. Parameters: $shop_id, $days, $dimensions, $first_day, $recent_from,
+-- $last_day, $drift_days, $drift_baseline_days, $lag_days, $min_order_lines.
 
 with
 
@@ -69,34 +73,47 @@ calendar as (
     select unnest(generate_series($first_day::date, $last_day::date, interval 1 day))::date as day
 ),
 
+-- a number per slice: the window passes and lookups below partition and join on it
+-- rather than on two strings
 slices as (
-    select rate.dimension, rate.key, min(rate.day) as first_seen
+    select
+        row_number() over () as slice_id,
+        rate.dimension,
+        rate.key,
+        min(rate.day) as first_seen
     from rates as rate
-    group by all
+    group by rate.dimension, rate.key
+),
+
+-- the rows of the window by slice number, so the calendar joins them on numbers
+slice_rates as (
+    select slice.slice_id, rate.day, rate.order_lines, rate.returns
+    from rates as rate
+    inner join slices as slice
+        on slice.dimension = rate.dimension
+        and slice.key = rate.key
 ),
 
 series as (
     select
         calendar.day,
-        slice.dimension,
-        slice.key,
+        slice.slice_id,
         coalesce(rate.order_lines, 0) as order_lines,
         coalesce(rate.returns, 0)::double as returns,
         calendar.day >= slice.first_seen + $lag_days as is_seasoned
     from slices as slice
     inner join calendar
         on calendar.day >= slice.first_seen
-    left join rates as rate
-        on rate.day = calendar.day
-        and rate.dimension = slice.dimension
-        and rate.key = slice.key
+    left join slice_rates as rate
+        on rate.slice_id = slice.slice_id
+        and rate.day = calendar.day
 ),
 
 exposed as (
     select
         *,
         sum(order_lines) over (
-            partition by dimension, key order by day
+            partition by slice_id order by day
             rows between $lag_days preceding and current row
         ) / ($lag_days + 1) as exposure
     from series
@@ -107,57 +124,71 @@ seasoned as (
     from exposed
 ),
 
--- Every window sum below is a difference of running sums (the sum up to a window's last
--- day minus the sum up to the day before its first): one pass over each slice's days
--- instead of a moving frame per window (the frames were most of this statement's time).
+-- The base of a day is a difference of running sums (the sum up to its last day minus
+-- the sum up to the day before its first), looked up below on those two days. Each
+-- summed column costs about a pass over every row, so only the base's three are running
+-- sums; a recent window's days are summed from their own rows. Exposures are multiples
+-- of 1 / ($lag_days + 1) and returns whole numbers: with the default 8 every order of
+-- summing gives the same doubles (with another, the last bits already depend on how
+-- DuckDB lays out a window's partitions).
 running as (
     select
         *,
-        sum(returns) over upto as upto_returns,
-        sum(order_lines) over upto as upto_lines,
         sum(case when is_seasoned then returns else 0 end) over upto as upto_base_returns,
         sum(case when is_seasoned then order_lines else 0 end) over upto as upto_base_lines,
         sum(case when is_seasoned and order_lines > 0 then 1 else 0 end) over upto
             as upto_base_days
     from seasoned
     window upto as (
-        partition by dimension, key order by day
+        partition by slice_id order by day
         rows between unbounded preceding and current row
     )
 ),
 
--- Each day's own base (D-$drift_days-$drift_baseline_days+1 .. D-$drift_days) and recent
--- window (D-$drift_days+1 .. D), and the same one day earlier.
-sums as (
+-- The rows the target days read: each target row's last $drift_days + 1 days (back = 0
+-- is the target day, $drift_days the day before the recent window), each with its own
+-- base (D-$drift_days-$drift_baseline_days+1 .. D-$drift_days): the running sums
+-- $drift_days before (the base's last day) minus those $drift_days +
+-- $drift_baseline_days before (the day before its first). Point lookups of those few
+-- rows replace lag passes over every day of every slice (they were most of this
+-- statement's time). A day before the slice's first row has no row: it adds nothing to
+-- a window, is not above and is no peak; a running sum before the first row is 0.
+recent_days as (
     select
-        *,
-        upto_returns - coalesce(lag(upto_returns, $drift_days) over by_day, 0)
-            as recent_returns,
-        upto_lines - coalesce(lag(upto_lines, $drift_days) over by_day, 0) as recent_lines,
-        coalesce(lag(upto_base_returns, $drift_days) over by_day, 0)
-            - coalesce(lag(upto_base_returns, $drift_days + $drift_baseline_days) over by_day, 0)
+        target.day as target_day,
+        target.slice_id,
+        back.days_back,
+        target.day - back.days_back as day
+    from running as target
+    cross join (select unnest(range($drift_days + 1))::integer as days_back) as back
+    where target.day in (select day from target_days)
+),
+
+looked_up as (
+    select
+        recent.target_day,
+        recent.slice_id,
+        recent.days_back,
+        recent.days_back < $drift_days as is_recent,
+        recent.days_back > 0 as is_recent_before,
+        day_row.returns,
+        day_row.order_lines,
+        coalesce(base_end.upto_base_returns, 0) - coalesce(base_start.upto_base_returns, 0)
             as base_returns,
-        coalesce(lag(upto_base_lines, $drift_days) over by_day, 0)
-            - coalesce(lag(upto_base_lines, $drift_days + $drift_baseline_days) over by_day, 0)
+        coalesce(base_end.upto_base_lines, 0) - coalesce(base_start.upto_base_lines, 0)
             as base_lines,
-        coalesce(lag(upto_base_days, $drift_days) over by_day, 0)
-            - coalesce(lag(upto_base_days, $drift_days + $drift_baseline_days) over by_day, 0)
-            as base_days,
-        coalesce(lag(upto_returns, 1) over by_day, 0)
-            - coalesce(lag(upto_returns, $drift_days + 1) over by_day, 0)
-            as recent_returns_before,
-        coalesce(lag(upto_lines, 1) over by_day, 0)
-            - coalesce(lag(upto_lines, $drift_days + 1) over by_day, 0) as recent_lines_before,
-        coalesce(lag(upto_base_returns, $drift_days + 1) over by_day, 0)
-            - coalesce(
-                lag(upto_base_returns, $drift_days + $drift_baseline_days + 1) over by_day, 0
-            ) as base_returns_before,
-        coalesce(lag(upto_base_lines, $drift_days + 1) over by_day, 0)
-            - coalesce(
-                lag(upto_base_lines, $drift_days + $drift_baseline_days + 1) over by_day, 0
-            ) as base_lines_before
-    from running
-    window by_day as (partition by dimension, key order by day)
+        coalesce(base_end.upto_base_days, 0) - coalesce(base_start.upto_base_days, 0)
+            as base_days
+    from recent_days as recent
+    inner join running as day_row
+        on day_row.slice_id = recent.slice_id
+        and day_row.day = recent.day
+    left join running as base_end
+        on base_end.slice_id = recent.slice_id
+        and base_end.day = recent.day - $drift_days
+    left join running as base_start
+        on base_start.slice_id = recent.slice_id
+        and base_start.day = recent.day - ($drift_days + $drift_baseline_days)
 ),
 
 -- A day is above when its returns beat its own base rate x its exposure.
@@ -166,70 +197,38 @@ marked as (
         *,
         coalesce(returns > base_returns / nullif(base_lines, 0) * order_lines, false)
             as is_above
-    from sums
+    from looked_up
 ),
 
-windows as (
-    select
-        day,
-        dimension,
-        key,
-        recent_returns,
-        upto_above - coalesce(lag(upto_above, $drift_days) over by_day, 0) as days_above,
-        recent_lines,
-        base_returns,
-        base_lines,
-        base_days,
-        recent_returns_before,
-        recent_lines_before,
-        base_returns_before,
-        base_lines_before
-    from (
-        select *, sum(is_above::int) over upto as upto_above
-        from marked
-        window upto as (
-            partition by dimension, key order by day
-            rows between unbounded preceding and current row
-        )
-    )
-    window by_day as (partition by dimension, key order by day)
-),
-
-targeted as (
-    select *
-    from windows
-    where day in (select day from target_days)
-),
-
--- The two biggest days of each target row's recent window, by a join of the few rows
--- output (a list aggregate over a moving window of every day of every slice was this
--- statement's costliest step: about a third of its CPU time on a year shop).
-peaks as (
-    select
-        target.day,
-        target.dimension,
-        target.key,
-        list_sum(list_slice(list_reverse_sort(list(day_row.returns)), 1, 2)) as peak_returns
-    from targeted as target
-    inner join series as day_row
-        on day_row.dimension = target.dimension
-        and day_row.key = target.key
-        and day_row.day between target.day - ($drift_days - 1) and target.day
-    group by all
-),
-
+-- Per target row: its recent window (D-$drift_days+1 .. D) and base, the same one day
+-- earlier (0 when the slice's first row is the target day), its days above and the two
+-- biggest days of the recent window (peak_returns).
 final as (
     select
         $shop_id::varchar as shop_id,
-        targeted.* exclude (recent_returns_before, recent_lines_before,
-            base_returns_before, base_lines_before),
-        peaks.peak_returns,
-        targeted.recent_returns_before,
-        targeted.recent_lines_before,
-        targeted.base_returns_before,
-        targeted.base_lines_before
-    from targeted
-    inner join peaks using (day, dimension, key)
+        marked.target_day as day,
+        slice.dimension,
+        slice.key,
+        sum(marked.returns) filter (where marked.is_recent) as recent_returns,
+        sum(marked.is_above::int) filter (where marked.is_recent) as days_above,
+        sum(marked.order_lines) filter (where marked.is_recent) as recent_lines,
+        max(marked.base_returns) filter (where marked.days_back = 0) as base_returns,
+        max(marked.base_lines) filter (where marked.days_back = 0) as base_lines,
+        max(marked.base_days) filter (where marked.days_back = 0) as base_days,
+        list_sum(list_slice(
+            list_reverse_sort(list(marked.returns) filter (where marked.is_recent)), 1, 2
+        )) as peak_returns,
+        coalesce(sum(marked.returns) filter (where marked.is_recent_before), 0)
+            as recent_returns_before,
+        coalesce(sum(marked.order_lines) filter (where marked.is_recent_before), 0)
+            as recent_lines_before,
+        coalesce(max(marked.base_returns) filter (where marked.days_back = 1), 0)
+            as base_returns_before,
+        coalesce(max(marked.base_lines) filter (where marked.days_back = 1), 0)
+            as base_lines_before
+    from marked
+    inner join slices as slice using (slice_id)
+    group by marked.target_day, slice.slice_id, slice.dimension, slice.key
 )
 
 select * from final
