@@ -24,6 +24,20 @@
 -- screening for the window before the first target day, round 1 for the window before
 -- that. So a night's statement reads a constant number of days, whatever the history.
 --
+-- How the work is kept small (the same rows and values as summing each day's RANGE frame
+-- over its (dimension, key); a sum's last bits depend on the order DuckDB adds, as they
+-- already did between runs): the candidate slices get a number (slice_id) and every join,
+-- window and lookup after the scan uses it instead of two strings; each slice's series
+-- has a row for every day from $first_series_day (x = y = 0 and not is_present where the
+-- old sparse series had none: they add 0 to every sum, and the day counts only count
+-- present rows), so a window is $window_days rows before the current one (ROWS, no
+-- search for a RANGE frame's ends); promo days, annotations and restarts are joined by
+-- day and slice number (no correlated EXISTS per row); the big scan reads only the five
+-- columns the series needs, and the rates' other columns are read for the target days
+-- only; the slices a target day can test are found by joining its slices' rows to the
+-- days with $min_order_lines order lines $lag_days before it (a join over every target
+-- day x every day read, then a group-by, was most of a 60-day call).
+--
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
 -- $lift_threshold, $min_extra_returns, $screen_z, and the days read (constants, so scans
@@ -71,51 +85,79 @@ sku_keys as (
     select distinct key from recent_rates where dimension = 'sku'
 ),
 
-feeding_orders as (
-    select target.day, rate.dimension, rate.key, max(rate.order_lines) as order_lines
-    from target_days as target
-    inner join recent_rates as rate
-        on rate.day between target.day - $lag_days and target.day
-    group by 1, 2, 3
+-- The slices a target day can test: an order line that day and, as the exposure is a
+-- weighted mean (weights >= 0 summing to 1) of the order lines of the day and the
+-- $lag_days before it, $min_order_lines (less 1e-6 for rounding) on one of those days.
+-- Every window below is per slice: leaving the other slices out changes no row of the
+-- result, only the work (a few hundred slices of thousands). The shop slice always stays,
+-- for the shop's history beside each target.
+busy_days as (
+    select day, dimension, key
+    from recent_rates
+    where order_lines >= $min_order_lines - 1e-6
 ),
 
 candidate_slices as (
-    select distinct feed.dimension, feed.key
-    from feeding_orders as feed
-    inner join recent_rates as today
-        on today.day = feed.day
-        and today.dimension = feed.dimension
-        and today.key = feed.key
+    select distinct today.dimension, today.key
+    from recent_rates as today
+    -- a busy day among the day and the $lag_days before it (a semi join on the slice's
+    -- busy days, not a group-by of every target day x every day read)
+    inner join busy_days as busy
+        on busy.dimension = today.dimension
+        and busy.key = today.key
+        and busy.day between today.day - $lag_days and today.day
     where
-        today.order_lines > 0
-        and feed.order_lines >= $min_order_lines - 1e-6
-        and not (feed.dimension = 'product' and feed.key in (select key from sku_keys))
+        today.day in (select day from target_days)
+        and today.order_lines > 0
+        and not (today.dimension = 'product' and today.key in (select key from sku_keys))
     union
     select distinct dimension, key
     from recent_rates
     where dimension = 'shop'
 ),
 
+-- a number per slice: every join, window and lookup below uses it rather than two strings
+slices as (
+    select row_number() over () as slice_id, dimension, key
+    from candidate_slices
+),
+
 -- The whole reach, only for those slices (a big shop's thousands of small SKUs never
--- pass the floors: reading their 119 days was most of this statement's scan).
+-- pass the floors: reading their 119 days was most of this statement's scan), and only
+-- the columns the series needs.
 rates as (
     select
+        slice.slice_id,
         rate.day,
-        rate.dimension,
-        rate.key,
         rate.order_lines,
-        rate.returns,
+        rate.returns
+    from daily_return_rates as rate
+    inner join slices as slice
+        on slice.dimension = rate.dimension
+        and slice.key = rate.key
+    where
+        rate.shop_id = $shop_id
+        and rate.day between $first_day::date and $last_day::date
+),
+
+-- the rates' other columns, for the target days only
+target_rates as (
+    select
+        slice.slice_id,
+        rate.day,
+        rate.order_lines,
         rate.return_rate,
         rate.baseline_rate,
         rate.baseline_days,
         rate.lift
     from daily_return_rates as rate
-    semi join candidate_slices as candidate
-        on candidate.dimension = rate.dimension
-        and candidate.key = rate.key
+    inner join slices as slice
+        on slice.dimension = rate.dimension
+        and slice.key = rate.key
     where
         rate.shop_id = $shop_id
-        and rate.day between $first_day::date and $last_day::date
+        and rate.day between $first_clean_day::date + $window_days and $last_day::date
+        and rate.day in (select day from target_days)
 ),
 
 linked_refunds as (
@@ -151,14 +193,48 @@ linked_refunds as (
     group by 1, 2
 ),
 
+-- Ops' feedback and the promo calendar (docs/alerts.md, "Mute and feedback"): a day in
+-- baseline_exclusions (for its slice, or for every slice when dimension = '*': promo
+-- days, 'expected' annotations) and a slice's days before its baseline_restarts day
+-- ('new-normal') are always screened: they never count as history (`excluded`, below).
+shop_excluded_days as (
+    select distinct ex.day
+    from baseline_exclusions as ex
+    where ex.shop_id = $shop_id and ex.dimension = '*'
+),
+
+slice_excluded_days as (
+    select distinct slice.slice_id, ex.day
+    from baseline_exclusions as ex
+    inner join slices as slice
+        on slice.dimension = ex.dimension
+        and slice.key = ex.key
+    where ex.shop_id = $shop_id
+),
+
+slice_restarts as (
+    select slice.slice_id, max(rs.day) as day
+    from baseline_restarts as rs
+    inner join slices as slice
+        on slice.dimension = rs.dimension
+        and slice.key = rs.key
+    where rs.shop_id = $shop_id
+    group by 1
+),
+
 -- logic CTEs: the shop's return-lag profile, one weight per day and lag
 
 shop_orders as (
-    select calendar.day, coalesce(rate.order_lines, 0) as order_lines
+    select calendar.day, coalesce(shop.order_lines, 0) as order_lines
     from calendar
-    left join rates as rate
-        on rate.day = calendar.day
-        and rate.dimension = 'shop'
+    left join (
+        select rate.day, rate.order_lines
+        from rates as rate
+        inner join slices as slice
+            on slice.slice_id = rate.slice_id
+        where slice.dimension = 'shop'
+    ) as shop
+        on shop.day = calendar.day
 ),
 
 shop_order_windows as (
@@ -211,50 +287,40 @@ lag_weights as (
     window by_day as (partition by day)
 ),
 
--- logic CTEs: each slice's daily series of exposure and returns
-
--- The slices a target day can test: an order line that day and, as the exposure is a
--- weighted mean (weights >= 0 summing to 1) of the order lines of the day and the
--- $lag_days before it, $min_order_lines on one of those days (less 1e-6 for rounding).
--- Every window below is per slice: leaving the other slices out changes no row of the
--- result, only the work (a few hundred slices of thousands). The shop slice always stays,
--- for the shop's history beside each target.
-slice_orders as (
-    select day, dimension, key, order_lines
-    from rates
-    where order_lines > 0
-),
+-- logic CTEs: each slice's daily series of exposure and returns, from $first_series_day
 
 exposures as (
     select
         weights.day,
-        orders.dimension,
-        orders.key,
+        orders.slice_id,
         sum(orders.order_lines * weights.weight) as exposure_lines
-    from slice_orders as orders
+    from rates as orders
     inner join lag_weights as weights
         on weights.day - weights.lag_days = orders.day
-    group by 1, 2, 3
+    where orders.order_lines > 0 and weights.day >= $first_series_day::date
+    group by 1, 2
 ),
 
-slice_returns as (
-    select day, dimension, key, returns
-    from rates
-    where returns > 0
-),
-
+-- Every day of every slice, present or not: a day the old sparse series had no row for (no
+-- exposure, no return) has x = y = 0, adding nothing to any sum, and is not counted as a
+-- day (is_present); with a row per day, "the $window_days days before" is the
+-- $window_days rows before.
 series as (
     select
-        coalesce(exposure.day, rets.day) as day,
-        coalesce(exposure.dimension, rets.dimension) as dimension,
-        coalesce(exposure.key, rets.key) as key,
+        calendar.day,
+        slice.slice_id,
         coalesce(exposure.exposure_lines, 0) as x,
-        coalesce(rets.returns, 0)::double as y
-    from exposures as exposure
-    full outer join slice_returns as rets
-        on rets.day = exposure.day
-        and rets.dimension = exposure.dimension
-        and rets.key = exposure.key
+        coalesce(rate.returns, 0)::double as y,
+        exposure.slice_id is not null or coalesce(rate.returns, 0) > 0 as is_present
+    from slices as slice
+    inner join calendar
+        on calendar.day >= $first_series_day::date
+    left join exposures as exposure
+        on exposure.slice_id = slice.slice_id
+        and exposure.day = calendar.day
+    left join rates as rate
+        on rate.slice_id = slice.slice_id
+        and rate.day = calendar.day
 ),
 
 raw_history as (
@@ -266,14 +332,14 @@ raw_history as (
         sum(x * y) over history as raw_xy,
         sum(x * x) over history as raw_xx
     from series
-    where series.day >= $first_series_day::date
     window history as (
-        partition by dimension, key
+        partition by slice_id
         order by day
-        range between $window_days preceding and 1 preceding
+        rows between $window_days preceding and 1 preceding
     )
 ),
 
+-- only the days round 1 screens for round 2's windows (their windows are whole)
 raw_fit as (
     select
         *,
@@ -285,12 +351,9 @@ raw_fit as (
             / nullif((raw_y / nullif(raw_x, 0)) ** 2 * raw_xx, 0)
         ) as raw_dispersion
     from raw_history
+    where day >= $first_c1_day::date
 ),
 
--- Ops' feedback and the promo calendar (docs/alerts.md, "Mute and feedback"): a day in
--- baseline_exclusions (for its slice, or for every slice when dimension = '*': promo
--- days, 'expected' annotations) and a slice's days before its baseline_restarts day
--- ('new-normal') are always screened: they never count as history.
 excluded as (
     select
         *,
@@ -299,27 +362,17 @@ excluded as (
         select
             fit.*,
             -- every slice's day: a promo day (or a shop-wide annotation)
-            exists (
-                select 1 from baseline_exclusions as ex
-                where ex.shop_id = $shop_id and ex.day = fit.day and ex.dimension = '*'
-            ) as is_shop_excluded,
-            exists (
-                select 1 from baseline_exclusions as ex
-                where
-                    ex.shop_id = $shop_id
-                    and ex.day = fit.day
-                    and ex.dimension = fit.dimension
-                    and ex.key = fit.key
-            )
-            or exists (
-                select 1 from baseline_restarts as rs
-                where
-                    rs.shop_id = $shop_id
-                    and rs.dimension = fit.dimension
-                    and rs.key = fit.key
-                    and fit.day < rs.day
-            ) as is_slice_excluded
+            shop_ex.day is not null as is_shop_excluded,
+            -- this slice's day: annotated 'expected', or before its 'new-normal' restart
+            slice_ex.day is not null or coalesce(fit.day < rs.day, false) as is_slice_excluded
         from raw_fit as fit
+        left join shop_excluded_days as shop_ex
+            on shop_ex.day = fit.day
+        left join slice_excluded_days as slice_ex
+            on slice_ex.slice_id = fit.slice_id
+            and slice_ex.day = fit.day
+        left join slice_restarts as rs
+            on rs.slice_id = fit.slice_id
     )
 ),
 
@@ -354,14 +407,14 @@ first_clean_history as (
         sum(case when is_screened_once then 0 else x * x end) over history as c1_xx,
         sum(case when not is_screened_once and x > 0 then 1 else 0 end) over history as c1_days
     from screened_once
-    where day >= $first_c1_day::date
     window history as (
-        partition by dimension, key
+        partition by slice_id
         order by day
-        range between $window_days preceding and 1 preceding
+        rows between $window_days preceding and 1 preceding
     )
 ),
 
+-- only the days round 2 screens for the clean history's windows
 first_clean_fit as (
     select
         *,
@@ -373,6 +426,7 @@ first_clean_fit as (
             / nullif((c1_y / nullif(c1_x, 0)) ** 2 * c1_xx, 0)
         ) as c1_dispersion
     from first_clean_history
+    where day >= $first_clean_day::date
 ),
 
 -- Screening, round 2: each day against its history cleared by round 1, so a spike does
@@ -413,7 +467,7 @@ clean_history as (
         sum(case when is_screened then 0 else x * y end) over history as history_xy,
         sum(case when is_screened then 0 else x * x end) over history as history_xx,
         sum(case when not is_screened and x > 0 then 1 else 0 end) over history as history_days,
-        sum(case when is_screened then 1 else 0 end) over history as screened_days,
+        sum(case when is_screened and is_present then 1 else 0 end) over history as screened_days,
         sum(case when is_screened_in_promo then 0 else y end) over history as promo_returns,
         sum(case when is_screened_in_promo then 0 else x end) over history as promo_exposure,
         sum(case when is_screened_in_promo then 0 else y * y end) over history as promo_yy,
@@ -421,14 +475,13 @@ clean_history as (
         sum(case when is_screened_in_promo then 0 else x * x end) over history as promo_xx,
         sum(case when not is_screened_in_promo and x > 0 then 1 else 0 end) over history
             as promo_days,
-        sum(case when is_screened_in_promo then 1 else 0 end) over history
+        sum(case when is_screened_in_promo and is_present then 1 else 0 end) over history
             as promo_screened_days
     from screened
-    where day >= $first_clean_day::date
     window history as (
-        partition by dimension, key
+        partition by slice_id
         order by day
-        range between $window_days preceding and 1 preceding
+        rows between $window_days preceding and 1 preceding
     )
 ),
 
@@ -456,20 +509,24 @@ chosen_history as (
             coalesce(history_days, 0) < $min_history_days
             and coalesce(promo_days, 0) >= $min_history_days as in_promo_baseline
         from clean_history
-        where day in (select day from target_days)
+        where day in (select day from target_days) and is_present
     ) as clean
 ),
 
 targets as (
-    select *
-    from chosen_history
-    where list_contains($dimensions::varchar[], dimension)
+    select chosen.*, slice.dimension, slice.key
+    from chosen_history as chosen
+    inner join slices as slice
+        on slice.slice_id = chosen.slice_id
+    where list_contains($dimensions::varchar[], slice.dimension)
 ),
 
 shop_targets as (
-    select day, x, history_returns, history_exposure
-    from chosen_history
-    where dimension = 'shop'
+    select chosen.day, chosen.x, chosen.history_returns, chosen.history_exposure
+    from chosen_history as chosen
+    inner join slices as slice
+        on slice.slice_id = chosen.slice_id
+    where slice.dimension = 'shop'
 ),
 
 final as (
@@ -497,10 +554,9 @@ final as (
         coalesce(shop.history_exposure, 0) as shop_history_exposure,
         coalesce(shop.x, 0) as shop_exposure_lines
     from targets as target
-    left join rates as rate
+    left join target_rates as rate
         on rate.day = target.day
-        and rate.dimension = target.dimension
-        and rate.key = target.key
+        and rate.slice_id = target.slice_id
     left join shop_targets as shop
         on shop.day = target.day
     where
