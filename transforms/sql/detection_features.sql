@@ -36,7 +36,11 @@
 -- columns the series needs, and the rates' other columns are read for the target days
 -- only; the slices a target day can test are found by joining its slices' rows to the
 -- days with $min_order_lines order lines $lag_days before it (a join over every target
--- day x every day read, then a group-by, was most of a 60-day call).
+-- day x every day read, then a group-by, was most of a 60-day call), and the settings'
+-- dimensions and the carrier slices without a carrier are dropped from those few hundred
+-- slices, not from every row read (pushed into the scan, those two string tests cost as
+-- much as the rest of it on the year warehouse, where a backfill left the row groups out
+-- of day order, so that every scan reads the whole table's day column).
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
@@ -67,22 +71,21 @@ calendar as (
 -- import CTEs
 
 -- The days that decide which slices a target day can test (its $lag_days before it and
--- itself), every slice: a few days, however long the history.
+-- itself), every slice: a few days, however long the history. Which dimensions are
+-- tested is decided on the candidates (`slices`), not on these rows.
 recent_rates as (
     select rate.day, rate.dimension, rate.key, rate.order_lines
     from daily_return_rates as rate
     where
         rate.shop_id = $shop_id
         and rate.day between $first_feed_day::date and $last_day::date
-        and (rate.dimension = 'shop' or list_contains($dimensions::varchar[], rate.dimension))
-        -- Slices that only repeat another (issue 17): a carrier slice of lines without a
-        -- carrier is not a carrier; a product that is its SKU (sku_keys, below).
-        and not {carrier_unknown}
 ),
 
 -- Products that are one of the SKUs' ids (no product_id of their own) only repeat the SKU.
 sku_keys as (
-    select distinct key from recent_rates where dimension = 'sku'
+    select distinct key
+    from recent_rates
+    where dimension = 'sku' and list_contains($dimensions::varchar[], 'sku')
 ),
 
 -- The slices a target day can test: an order line that day and, as the exposure is a
@@ -118,8 +121,16 @@ candidate_slices as (
 
 -- a number per slice: every join, window and lookup below uses it rather than two strings
 slices as (
-    select row_number() over () as slice_id, dimension, key
-    from candidate_slices
+    select *
+    from (
+        select row_number() over () as slice_id, dimension, key
+        from candidate_slices
+    )
+    where
+        (dimension = 'shop' or list_contains($dimensions::varchar[], dimension))
+        -- Slices that only repeat another (issue 17): a carrier slice of lines without a
+        -- carrier is not a carrier; a product that is its SKU (sku_keys, above).
+        and not {carrier_unknown}
 ),
 
 -- The whole reach, only for those slices (a big shop's thousands of small SKUs never
