@@ -25,27 +25,22 @@
 -- that. So a night's statement reads a constant number of days, whatever the history.
 --
 -- How the work is kept small (the same rows and values as summing each day's RANGE frame
--- over its (dimension, key); only a sum's last bits depend on the order DuckDB adds, as
--- they already did from run to run):
--- - the candidate slices get a number (slice_id): every join, window and lookup after the
---   scan uses it instead of two strings;
--- - each slice's series has a row for every day from $first_series_day (x = y = 0 and not
---   is_present where the sparse series had none: they add 0 to every sum, and the day
---   counts count only present rows), so a window is the $window_days rows before (ROWS:
---   no search for a RANGE frame's ends);
--- - up to a week of target days, the clean history is a group-by of each target row's
---   window instead of a third window pass (`clean_history`);
--- - promo days, annotations and restarts are joined by day and slice number, not tested
---   by a correlated EXISTS per row;
--- - the big scan reads only the five columns the series needs; the rates' other columns
---   are read for the target days only;
--- - the slices a target day can test come from joining its slices' rows to their days
---   with $min_order_lines order lines in its lag window (a join of every target day to
---   every day read, then a group-by, was most of a 60-day call);
--- - the settings' dimensions and the carrier slices without a carrier are dropped from
---   those few hundred slices, not from every row read (pushed into the scan, those two
---   string tests cost as much as the rest of it on the year warehouse, whose row groups a
---   backfill left out of day order: every scan reads the whole table's day column).
+-- over its (dimension, key); a sum's last bits depend on the order DuckDB adds, as they
+-- already did between runs): the candidate slices get a number (slice_id) and every join,
+-- window and lookup after the scan uses it instead of two strings; each slice's series
+-- has a row for every day from $first_series_day (x = y = 0 and not is_present where the
+-- old sparse series had none: they add 0 to every sum, and the day counts only count
+-- present rows), so a window is $window_days rows before the current one (ROWS, no
+-- search for a RANGE frame's ends); promo days, annotations and restarts are joined by
+-- day and slice number (no correlated EXISTS per row); the big scan reads only the five
+-- columns the series needs, and the rates' other columns are read for the target days
+-- only; the slices a target day can test are found by joining its slices' rows to the
+-- days with $min_order_lines order lines $lag_days before it (a join over every target
+-- day x every day read, then a group-by, was most of a 60-day call), and the settings'
+-- dimensions and the carrier slices without a carrier are dropped from those few hundred
+-- slices, not from every row read (pushed into the scan, those two string tests cost as
+-- much as the rest of it on the year warehouse, where a backfill left the row groups out
+-- of day order, so that every scan reads the whole table's day column).
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
@@ -474,92 +469,26 @@ screened as (
     )
 ),
 
--- Each day's part in the clean history sums (0 where screened), and in the same sums
--- with promo days kept; the day counts count only days of the sparse series (is_present).
-clean_parts as (
-    select
-        day,
-        slice_id,
-        x,
-        y,
-        is_present,
-        case when is_screened then 0 else y end as clean_y,
-        case when is_screened then 0 else x end as clean_x,
-        case when is_screened then 0 else y * y end as clean_yy,
-        case when is_screened then 0 else x * y end as clean_xy,
-        case when is_screened then 0 else x * x end as clean_xx,
-        case when not is_screened and x > 0 then 1 else 0 end as clean_day,
-        case when is_screened and is_present then 1 else 0 end as screened_day,
-        case when is_screened_in_promo then 0 else y end as promo_y,
-        case when is_screened_in_promo then 0 else x end as promo_x,
-        case when is_screened_in_promo then 0 else y * y end as promo_yy,
-        case when is_screened_in_promo then 0 else x * y end as promo_xy,
-        case when is_screened_in_promo then 0 else x * x end as promo_xx,
-        case when not is_screened_in_promo and x > 0 then 1 else 0 end as promo_day,
-        case when is_screened_in_promo and is_present then 1 else 0 end as promo_screened_day
-    from screened
-),
-
--- The clean history of each target row: the sums over its $window_days days before. Up to
--- a week of target days, each target row's days are joined to it and summed (a night: a
--- group-by of 28 rows per slice, no window pass); more, one moving window over every day
--- read is cheaper (measured on the year warehouse: 1 day 10% faster joined, 16 days
--- slower, 60 days 15% slower). The same sums either way; a constant decides, so DuckDB
--- plans only one of the two.
 clean_history as (
     select
-        target.day,
-        target.slice_id,
-        target.x,
-        target.y,
-        target.is_present,
-        sum(hist.clean_y) as history_returns,
-        sum(hist.clean_x) as history_exposure,
-        sum(hist.clean_yy) as history_yy,
-        sum(hist.clean_xy) as history_xy,
-        sum(hist.clean_xx) as history_xx,
-        sum(hist.clean_day) as history_days,
-        sum(hist.screened_day) as screened_days,
-        sum(hist.promo_y) as promo_returns,
-        sum(hist.promo_x) as promo_exposure,
-        sum(hist.promo_yy) as promo_yy,
-        sum(hist.promo_xy) as promo_xy,
-        sum(hist.promo_xx) as promo_xx,
-        sum(hist.promo_day) as promo_days,
-        sum(hist.promo_screened_day) as promo_screened_days
-    from clean_parts as target
-    cross join (select unnest(range(1, $window_days + 1))::integer as days_back) as back
-    left join clean_parts as hist
-        on hist.slice_id = target.slice_id
-        and hist.day = target.day - back.days_back
-    where
-        len($days::date[]) <= 7
-        and target.is_present
-        and target.day in (select day from target_days)
-    group by target.day, target.slice_id, target.x, target.y, target.is_present
-    union all
-    select
-        day,
-        slice_id,
-        x,
-        y,
-        is_present,
-        sum(clean_y) over history as history_returns,
-        sum(clean_x) over history as history_exposure,
-        sum(clean_yy) over history as history_yy,
-        sum(clean_xy) over history as history_xy,
-        sum(clean_xx) over history as history_xx,
-        sum(clean_day) over history as history_days,
-        sum(screened_day) over history as screened_days,
-        sum(promo_y) over history as promo_returns,
-        sum(promo_x) over history as promo_exposure,
-        sum(promo_yy) over history as promo_yy,
-        sum(promo_xy) over history as promo_xy,
-        sum(promo_xx) over history as promo_xx,
-        sum(promo_day) over history as promo_days,
-        sum(promo_screened_day) over history as promo_screened_days
-    from clean_parts
-    where len($days::date[]) > 7
+        *,
+        sum(case when is_screened then 0 else y end) over history as history_returns,
+        sum(case when is_screened then 0 else x end) over history as history_exposure,
+        sum(case when is_screened then 0 else y * y end) over history as history_yy,
+        sum(case when is_screened then 0 else x * y end) over history as history_xy,
+        sum(case when is_screened then 0 else x * x end) over history as history_xx,
+        sum(case when not is_screened and x > 0 then 1 else 0 end) over history as history_days,
+        sum(case when is_screened and is_present then 1 else 0 end) over history as screened_days,
+        sum(case when is_screened_in_promo then 0 else y end) over history as promo_returns,
+        sum(case when is_screened_in_promo then 0 else x end) over history as promo_exposure,
+        sum(case when is_screened_in_promo then 0 else y * y end) over history as promo_yy,
+        sum(case when is_screened_in_promo then 0 else x * y end) over history as promo_xy,
+        sum(case when is_screened_in_promo then 0 else x * x end) over history as promo_xx,
+        sum(case when not is_screened_in_promo and x > 0 then 1 else 0 end) over history
+            as promo_days,
+        sum(case when is_screened_in_promo and is_present then 1 else 0 end) over history
+            as promo_screened_days
+    from screened
     window history as (
         partition by slice_id
         order by day
