@@ -198,13 +198,20 @@ def recompute_rates(
                 {"shop_id": shop_id, "days": group},
             )
         with staged_returns(con, shop_id, params["first_day"], group[-1]):
-            con.execute(f"INSERT INTO daily_return_rates BY NAME {sql}", params)
+            # In day order (a GROUP BY's output is not): the file keeps rows in insertion
+            # order, so each row group then holds a few days, and the nightly statements,
+            # which read a few weeks, skip the others by their day range (migration 0021).
+            con.execute(
+                f"INSERT INTO daily_return_rates BY NAME SELECT * FROM ({sql}) ORDER BY ALL",
+                params,
+            )
             con.execute(
                 f"INSERT INTO return_lags BY NAME {read_sql('return_lags')}",
                 {"shop_id": shop_id, "days": group, "max_lag": STORED_LAG_DAYS},
             )
             con.execute(
-                f"INSERT INTO buyer_returns BY NAME {read_sql('buyer_returns')}",
+                f"INSERT INTO buyer_returns BY NAME SELECT * FROM ({read_sql('buyer_returns')}) "
+                "ORDER BY ALL",
                 {"shop_id": shop_id, "days": group},
             )
 

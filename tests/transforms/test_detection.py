@@ -316,6 +316,15 @@ def detected(spiked_shop):
     con.close()
 
 
+def test_a_backfill_stores_the_rates_in_day_order(detected):
+    """A multi-day recompute inserts its rows by day (not in its GROUP BY's order), so the
+    file's row groups each hold a few days and a night's statements skip the rest."""
+    con = detected[0]
+    for table in ("daily_return_rates", "buyer_returns"):
+        days = [row[0] for row in con.execute(f"SELECT day FROM {table} ORDER BY rowid").fetchall()]
+        assert len(set(days)) > 90 and days == sorted(days), table
+
+
 def test_default_mode_finds_every_spike_and_little_else(spiked_shop, detected):
     _, found, summary = detected
     primary = found[found["explained_by"].isna()]

@@ -165,3 +165,35 @@ def test_top_return_skus_counts_reasons_under_the_order_lines_sku(tmp_path):
     )
     rows = con.execute("SELECT sku_id, returns, top_reasons FROM v_top_return_skus").fetchall()
     assert rows == [("SKU-RED-M", 1, ["尺码不合适 1"])]
+
+
+def _rates_row(shop: str, day: str, key: str) -> list:
+    return [shop, day, "sku", key, 10, 1, 0.1, None, 0, None, "2026-01-01 00:00:00"]
+
+
+def test_migration_0021_puts_the_rates_in_day_order_and_keeps_them(tmp_path):
+    """Rates a backfill wrote in a GROUP BY's order (days interleaved): the rewrite keeps
+    every row and stores them by shop and day, so a night's scan skips the other days."""
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con)
+    rows = [_rates_row(shop, f"2026-03-{d:02d}", key)
+            for d in (9, 2, 30, 1, 15) for shop in ("b", "a") for key in ("k2", "k1")]  # fmt: skip
+    con.executemany(
+        "INSERT INTO daily_return_rates (shop_id, day, dimension, key, order_lines, returns, "
+        "return_rate, baseline_rate, baseline_days, lift, computed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    everything = "SELECT * FROM daily_return_rates ORDER BY ALL"
+    before = con.execute(everything).fetchall()
+    stored = "SELECT shop_id, day, key FROM daily_return_rates ORDER BY rowid"
+    assert con.execute(stored).fetchall() != sorted(con.execute(stored).fetchall())
+    con.execute("DELETE FROM schema_migrations WHERE version = 21")
+    con.close()
+
+    con = duckdb.connect(str(path))
+    assert [m.version for m in migrate(con)] == [21]
+    assert con.execute(everything).fetchall() == before
+    assert con.execute(stored).fetchall() == sorted(con.execute(stored).fetchall())
+    con.close()

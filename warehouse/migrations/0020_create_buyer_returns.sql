@@ -31,4 +31,5 @@ INNER JOIN order_lines AS line
 WHERE
     refund.refund_type IN ('return_refund', 'refund_only')
     AND line.customer_id IS NOT NULL
-GROUP BY 1, 2, 3, 4;
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4;  -- in day order, as `rates.recompute_rates` inserts (0021)
