@@ -25,22 +25,24 @@
 -- that. So a night's statement reads a constant number of days, whatever the history.
 --
 -- How the work is kept small (the same rows and values as summing each day's RANGE frame
--- over its (dimension, key); a sum's last bits depend on the order DuckDB adds, as they
--- already did between runs): the candidate slices get a number (slice_id) and every join,
--- window and lookup after the scan uses it instead of two strings; each slice's series
--- has a row for every day from $first_series_day (x = y = 0 and not is_present where the
--- old sparse series had none: they add 0 to every sum, and the day counts only count
--- present rows), so a window is $window_days rows before the current one (ROWS, no
--- search for a RANGE frame's ends); promo days, annotations and restarts are joined by
--- day and slice number (no correlated EXISTS per row); the big scan reads only the five
--- columns the series needs, and the rates' other columns are read for the target days
--- only; the slices a target day can test are found by joining its slices' rows to the
--- days with $min_order_lines order lines $lag_days before it (a join over every target
--- day x every day read, then a group-by, was most of a 60-day call), and the settings'
--- dimensions and the carrier slices without a carrier are dropped from those few hundred
--- slices, not from every row read (pushed into the scan, those two string tests cost as
--- much as the rest of it on the year warehouse, where a backfill left the row groups out
--- of day order, so that every scan reads the whole table's day column).
+-- over its (dimension, key); only a sum's last bits depend on the order DuckDB adds, as
+-- they already did from run to run):
+-- - the candidate slices get a number (slice_id): every join, window and lookup after the
+--   scan uses it instead of two strings;
+-- - each slice's series has a row for every day from $first_series_day (x = y = 0 and not
+--   is_present where the sparse series had none: they add 0 to every sum, and the day
+--   counts count only present rows), so a window is the $window_days rows before (ROWS:
+--   no search for a RANGE frame's ends);
+-- - promo days, annotations and restarts are joined by day and slice number, not tested
+--   by a correlated EXISTS per row;
+-- - the big scan reads only the five columns the series needs; the rates' other columns
+--   are read for the target days only;
+-- - the slices a target day can test come from joining its slices' rows to their days
+--   with $min_order_lines order lines in its lag window (a join of every target day to
+--   every day read, then a group-by, was most of a 60-day call);
+-- - the settings' dimensions and the carrier slices without a carrier are dropped from
+--   those few hundred slices, not from every row read (two string tests per row cost as
+--   much as the rest of the scan).
 --
 -- Parameters: $shop_id, $days (DATE[]), $dimensions (VARCHAR[]), $window_days,
 -- $lag_days, $stored_lags, $min_lag_refunds, $min_history_days, $min_order_lines,
