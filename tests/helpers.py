@@ -63,19 +63,16 @@ def add_buyer_lines(
 
 def current_rates(con: duckdb.DuckDBPyConnection, shop_id: str) -> None:
     """Recompute the shop's rates, and the tables kept with them (`buyer_returns`, read by
-    the serial-returner tracking), over every day from its first order line to its last
-    request: what the nightly flow has done before it tracks, for rows a test inserted
+    the serial-returner tracking), over every day from its first order line or request to its
+    last day (`rates.last_day`): what the nightly flow has done before it tracks, for rows a test inserted
     without a load (so no dirty day)."""
     from returnwatch.settings import Settings
-    from returnwatch.warehouse.rates import date_range, recompute_rates, transaction
+    from returnwatch.warehouse.rates import last_day, refresh_rates
 
-    first, last = con.execute(
-        "SELECT least(min(paid_at), (SELECT min(requested_at) FROM refund_records "
-        "WHERE shop_id = $shop))::DATE, greatest(max(paid_at), (SELECT max(requested_at) "
-        "FROM refund_records WHERE shop_id = $shop))::DATE FROM order_lines WHERE shop_id = $shop",
+    first = con.execute(
+        "SELECT least((SELECT min(paid_at) FROM order_lines WHERE shop_id = $shop), "
+        "(SELECT min(requested_at) FROM refund_records WHERE shop_id = $shop))::DATE",
         {"shop": shop_id},
-    ).fetchone()
-    if first is None:
-        return
-    with transaction(con):
-        recompute_rates(con, Settings(), shop_id, date_range(first, last))
+    ).fetchone()[0]
+    if first is not None:
+        refresh_rates(con, Settings(), shop_id, start=first, end=last_day(con, shop_id))
