@@ -66,8 +66,9 @@ class Staged:
     """A checked file as the load takes it: counts, and SQL relations over what staging kept.
 
     `bad` holds one checked row per quarantined row (None when no row is quarantined),
-    `valid` the checked rows breaking no rule (it may read the file again). `valid_ids`, when given, is a table of the valid
-    rows' id hashes (`_kh`), a cheap first test of whether any row is already loaded.
+    `valid` the checked rows breaking no rule (it may read the file again). `valid_ids`,
+    when given, is a table of the valid rows' id hashes (`_kh`), a cheap first test of
+    whether any row is already loaded.
     `missing` are the rules' null counts when staging counted them (else they are counted
     over `checked`, every checked row). `id_range`, when given, holds the lowest and
     highest id of the file's rows. `unknown` are the labels staging did not recognise.
@@ -284,7 +285,7 @@ def load_checked(
             rows_quarantined=staged.quarantined,
             rows_duplicate=staged.rows_read - staged.distinct,
         )
-        bad_shops = f"UNION ALL SELECT shop_id FROM {staged.bad}" if staged.bad else ""
+        bad_shops = f"UNION ALL SELECT shop_id FROM {staged.bad}" if staged.bad is not None else ""
         shop = con.execute(f"""
             SELECT min(shop_id) FROM (
                 SELECT shop_id FROM {target} WHERE load_batch_id = {batch_id}
